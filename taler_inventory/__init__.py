@@ -1,0 +1,32 @@
+"""taler-inventory: the inventory module of a GNU Taler merchant backend."""
+from flask import Flask
+
+__version__ = "0.1.0"
+#: Taler protocol version of the merchant API we implement, "current:revision:age".
+PROTOCOL_VERSION = "20:0:8"
+
+
+def create_app(test_config=None):
+    """Application factory.
+
+    Settings come from ``TALER_INVENTORY_*`` environment variables; ``test_config``
+    overrides them (keys as in :data:`taler_inventory.config.DEFAULTS`).
+    ``DATABASE_URL`` must be set by then: the CLI resolves the embedded default.
+    """
+    from . import auth, config, db, errors
+    from .api import register
+
+    app = Flask(__name__)
+    settings = config.from_env()
+    if test_config:
+        settings.update(test_config)
+    if not settings["DATABASE_URL"]:
+        raise RuntimeError("DATABASE_URL is not set (the CLI starts the embedded database)")
+    app.config["INVENTORY"] = settings
+    app.json.sort_keys = False
+    errors.init_app(app)
+    db.init_app(app)
+    app.extensions["taler_inventory_passwords"] = auth.Passwords(
+        time_cost=settings["ARGON2_TIME_COST"], memory_cost=settings["ARGON2_MEMORY_COST"])
+    register(app)
+    return app

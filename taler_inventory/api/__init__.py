@@ -1,0 +1,51 @@
+"""HTTP layer: one blueprint per resource, and instance routing.
+
+Instance-scoped blueprints are registered twice: at the root for the ``admin``
+instance and under ``/instances/<instance_id>`` for the others.  The instance id
+of the URL is moved to ``flask.g`` before the view runs; ``/instances/admin/...``
+and ``/instances/default/...`` answer 308 with the root path.
+"""
+import re
+
+from flask import g, redirect, request
+
+from ..errors import ErrorCode, TalerError
+from . import categories, config, instance, locks, management, orders, pos, products, tokens
+from .common import ADMIN_INSTANCE
+
+INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]+$")
+
+ROOT_BLUEPRINTS = (config.bp, management.bp)
+INSTANCE_BLUEPRINTS = (instance.bp, tokens.bp, products.bp, categories.bp, pos.bp,
+                       locks.bp, orders.bp)
+
+
+def register(app):
+    for bp in ROOT_BLUEPRINTS:
+        app.register_blueprint(bp)
+    for bp in INSTANCE_BLUEPRINTS:
+        app.register_blueprint(bp)
+        app.register_blueprint(bp, url_prefix="/instances/<instance_id>",
+                               name=f"instances_{bp.name}")
+
+    @app.url_value_preprocessor
+    def pull_instance_id(endpoint, values):
+        if values is not None and "instance_id" in values:
+            g.instance_id = values.pop("instance_id")
+            g.instance_in_path = True
+        else:
+            g.instance_id = ADMIN_INSTANCE
+
+    @app.before_request
+    def redirect_or_check_instance():
+        if not g.get("instance_in_path"):
+            return None
+        if g.instance_id in (ADMIN_INSTANCE, "default"):
+            prefix = f"/instances/{g.instance_id}"
+            target = request.path[len(prefix):] or "/"
+            if request.query_string:
+                target += "?" + request.query_string.decode("latin-1")
+            return redirect(target, code=308)
+        if not INSTANCE_ID.match(g.instance_id):
+            raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, g.instance_id)
+        return None

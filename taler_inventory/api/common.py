@@ -1,0 +1,236 @@
+"""What every endpoint shares: body and query parsing, authentication, rendering.
+
+A view declares everything about itself in one decorator::
+
+    @bp.post("/private/products/<product_id>/lock")
+    @endpoint(permission="products-lock", body=LockRequest, status=204)
+    def private_post_products_id_lock(product_id, body): ...
+
+:func:`endpoint` resolves the instance (404/2000 before authentication), checks
+the credentials and the permission (401/2015, 403/16), parses the JSON body and the
+query string against marshmallow schemas (400 naming the field), and renders the
+result with the response schema.  The same metadata feeds ``/openapi.json``.
+"""
+import functools
+import json
+import zlib
+
+from flask import current_app, g, request
+from marshmallow import ValidationError
+
+from .. import auth
+from ..backenddb import instances as instances_db
+from ..db import get_db
+from ..errors import ErrorCode, TalerError
+from ..timeutil import now_us
+
+ADMIN_INSTANCE = "admin"
+
+#: Every view decorated with :func:`endpoint`, for the OpenAPI document.
+REGISTRY = []
+
+
+def endpoint(*, permission=None, body=None, query=None, response=None, status=200,
+             instance=True, summary=None, errors=()):
+    """Declare an endpoint: its permission, request and response schemas.
+
+    ``permission`` None means no authentication (the view may do its own);
+    ``instance`` False means the URL is not instance-scoped (``/config``).
+    """
+    body_schema = body() if isinstance(body, type) else body
+    query_schema = query() if isinstance(query, type) else query
+    response_schema = response() if isinstance(response, type) else response
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(**kwargs):
+            if instance:
+                if permission is not None:
+                    authenticate(permission)
+            if query_schema is not None:
+                kwargs["args"] = load(query_schema, request.args.to_dict(), location="query")
+            if body_schema is not None:
+                kwargs["body"] = load(body_schema, json_body())
+            result = view(**kwargs)
+            return render(result, response_schema, status)
+
+        wrapper.openapi = {
+            "permission": permission, "body": body_schema, "query": query_schema,
+            "response": response_schema, "status": status,
+            "summary": summary or (view.__doc__ or "").strip().split("\n")[0],
+            "errors": tuple(errors),
+        }
+        REGISTRY.append(wrapper)
+        return wrapper
+
+    return decorate
+
+
+def render(result, schema, status):
+    if status == 204 or result is None:
+        return current_app.response_class(status=204)
+    if isinstance(result, current_app.response_class):
+        return result
+    payload = schema.dump(result) if schema is not None else result
+    return current_app.response_class(
+        json.dumps(payload, separators=(",", ":")), status=status, mimetype="application/json")
+
+
+# -- instances and credentials ------------------------------------------------
+
+def instance_id() -> str:
+    return g.get("instance_id", ADMIN_INSTANCE)
+
+
+def bearer_token() -> str | None:
+    """The access token of the request, with or without the ``Bearer`` word."""
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        header = header[7:].strip()
+    if header.startswith(auth.TOKEN_PREFIX):
+        return header
+    return None
+
+
+def authenticate(permission: str, *, instance: str | None = None):
+    """Resolve the instance and check the token; store both on ``g``.
+
+    The instance is resolved first (unknown: 404/2000), then the token must
+    belong to it, be unexpired, and carry ``permission``.
+    """
+    inst_id = instance or instance_id()
+    token = bearer_token()
+    token_hash = auth.hash_token(token) if token else None
+    row = get_db().run(instances_db.lookup_instance_auth, inst_id, token_hash)
+    if row is None:
+        raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, inst_id)
+    g.instance = row
+    if (token_hash is None or row["token_hash"] is None
+            or not auth.same_hash(row["token_hash"], token_hash)
+            or row["token_expiration"] <= now_us()):
+        raise TalerError(ErrorCode.MERCHANT_GENERIC_UNAUTHORIZED)
+    perms = auth.permissions(row["scope"])
+    g.token_serial = row["token_serial"]
+    g.permissions = perms
+    if permission not in perms:
+        raise TalerError(ErrorCode.GENERIC_TOKEN_PERMISSION_INSUFFICIENT, permission)
+    return row
+
+
+def require_instance():
+    """Resolve the instance of the URL without authentication (404/2000)."""
+    row = get_db().run(instances_db.lookup_instance_auth, instance_id(), None)
+    if row is None:
+        raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, instance_id())
+    g.instance = row
+    return row
+
+
+# -- request bodies ---------------------------------------------------------------
+
+def raw_body() -> bytes:
+    """The request body, inflated if compressed, within the size limit (413/32)."""
+    limit = current_app.config["INVENTORY"]["MAX_BODY_SIZE"]
+    length = request.content_length
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding in ("", "identity"):
+        if length is not None and length > limit:
+            raise TalerError(ErrorCode.GENERIC_UPLOAD_EXCEEDS_LIMIT, f"limit is {limit} bytes")
+        data = request.stream.read(limit + 1)
+        if len(data) > limit:
+            raise TalerError(ErrorCode.GENERIC_UPLOAD_EXCEEDS_LIMIT, f"limit is {limit} bytes")
+        return data
+    if encoding == "gzip":
+        wbits = 16 + zlib.MAX_WBITS
+    elif encoding == "deflate":
+        wbits = zlib.MAX_WBITS
+    else:
+        raise TalerError(ErrorCode.INVENTORY_UNSUPPORTED_MEDIA_TYPE,
+                         f"Content-Encoding {encoding} is not supported")
+    compressed = request.stream.read(limit * 4 + 1)
+    inflater = zlib.decompressobj(wbits)
+    try:
+        data = inflater.decompress(compressed, limit + 1)
+        if encoding == "deflate" and not data and compressed:
+            raise zlib.error
+    except zlib.error:
+        if encoding == "deflate":  # some clients send raw deflate without zlib header
+            try:
+                data = zlib.decompressobj(-zlib.MAX_WBITS).decompress(compressed, limit + 1)
+            except zlib.error:
+                raise TalerError(ErrorCode.GENERIC_COMPRESSION_INVALID) from None
+        else:
+            raise TalerError(ErrorCode.GENERIC_COMPRESSION_INVALID) from None
+    if len(data) > limit or inflater.unconsumed_tail:
+        raise TalerError(ErrorCode.GENERIC_UPLOAD_EXCEEDS_LIMIT, f"limit is {limit} bytes")
+    return data
+
+
+def json_body():
+    """Parse the request body as a JSON object (415 / 400/22 otherwise)."""
+    ctype = request.mimetype
+    if ctype and ctype != "application/json" and not ctype.endswith("+json"):
+        raise TalerError(ErrorCode.INVENTORY_UNSUPPORTED_MEDIA_TYPE, ctype)
+    data = raw_body()
+    try:
+        value = json.loads(data, parse_float=_exact_float, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise TalerError(ErrorCode.GENERIC_JSON_INVALID, str(exc)[:200]) from None
+    if not isinstance(value, dict):
+        raise TalerError(ErrorCode.GENERIC_JSON_INVALID, "the body must be a JSON object")
+    return value
+
+
+class JsonNumber(str):
+    """A JSON number with a fraction or exponent, kept as written (never a float)."""
+
+
+def _exact_float(text):
+    return JsonNumber(text)
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def drop_nulls(value):
+    """Optional fields sent as JSON null mean the same as fields left out."""
+    if isinstance(value, dict):
+        return {k: drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [drop_nulls(v) for v in value]
+    return value
+
+
+def load(schema, data, *, location="body"):
+    """Load ``data`` with ``schema``; a ValidationError becomes 400/25 or 400/26."""
+    if location == "body":
+        data = drop_nulls(data)
+    try:
+        return schema.load(data)
+    except ValidationError as err:
+        path, message = first_error(err.messages)
+        code = (ErrorCode.GENERIC_PARAMETER_MISSING
+                if message == "Missing data for required field."
+                else ErrorCode.GENERIC_PARAMETER_MALFORMED)
+        raise TalerError(code, path, hint=f"{code.hint} {path}: {message}",
+                         parameter=path) from None
+
+
+def first_error(messages, prefix=""):
+    """Return (field path, message) of the first error in marshmallow's messages."""
+    if isinstance(messages, dict):
+        for key in sorted(messages, key=lambda k: (str(k) == "_schema", str(k))):
+            sub = messages[key]
+            if key == "_schema":
+                name = prefix or "body"
+            elif isinstance(key, int):
+                name = f"{prefix}[{key}]"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+            return first_error(sub, name)
+    if isinstance(messages, list) and messages:
+        if isinstance(messages[0], (dict, list)):
+            return first_error(messages[0], prefix)
+        return prefix or "body", str(messages[0])
+    return prefix or "body", str(messages)

@@ -1,0 +1,104 @@
+"""Management of instances: ``/management/instances[/$ID]`` (admin tokens only)."""
+from flask import Blueprint, request
+
+from ..backenddb import instances as instances_db
+from ..db import get_db
+from ..errors import ErrorCode, TalerError
+from ..schemas.instances import (EXTRA_FIELDS, InstanceConfigurationSchema, InstanceDetailsSchema,
+                                 InstanceListSchema, InstanceReconfigurationSchema)
+from ..timeutil import US_PER_S
+from .common import ADMIN_INSTANCE, authenticate, endpoint
+from .instance_common import details, passwords, reconfigure
+
+bp = Blueprint("management", __name__)
+
+DAY = 24 * 3600 * US_PER_S
+DEFAULT_PAY_DELAY = DAY
+DEFAULT_MAX_LOCK_DURATION = DAY
+
+
+def _admin(permission):
+    authenticate(permission, instance=ADMIN_INSTANCE)
+
+
+def _same_settings(row, body) -> bool:
+    wanted = {
+        "name": body["name"],
+        "default_pay_delay": body.get("default_pay_delay", DEFAULT_PAY_DELAY),
+        "max_lock_duration": body.get("max_lock_duration", DEFAULT_MAX_LOCK_DURATION),
+        "max_active_locks": body.get("max_active_locks"),
+    }
+    if any(row[k] != v for k, v in wanted.items()):
+        return False
+    if {k: body[k] for k in EXTRA_FIELDS if k in body} != row["settings"]:
+        return False
+    return passwords().verify(row["password_hash"], body["auth"]["password"])
+
+
+@bp.post("/management/instances")
+@endpoint(instance=False, body=InstanceConfigurationSchema, status=204)
+def management_post_instances(body):
+    """Create an instance (the same id with identical settings again: 204)."""
+    _admin("instances-write")
+    created = get_db().run(
+        instances_db.insert_instance, instance_id=body["id"], name=body["name"],
+        password_hash=passwords().hash(body["auth"]["password"]),
+        default_pay_delay=body.get("default_pay_delay", DEFAULT_PAY_DELAY),
+        max_lock_duration=body.get("max_lock_duration", DEFAULT_MAX_LOCK_DURATION),
+        max_active_locks=body.get("max_active_locks"),
+        settings={k: body[k] for k in EXTRA_FIELDS if k in body})
+    if created:
+        return None
+    row = get_db().run(instances_db.lookup_instance, body["id"])
+    if row is not None and not row["deleted"] and _same_settings(row, body):
+        return None
+    raise TalerError(ErrorCode.MERCHANT_PRIVATE_POST_INSTANCES_ALREADY_EXISTS, body["id"])
+
+
+@bp.get("/management/instances")
+@endpoint(instance=False, response=InstanceListSchema)
+def management_get_instances():
+    """List every instance."""
+    _admin("instances-read")
+    rows = get_db().run(instances_db.list_instances)
+    return {"instances": [
+        {"id": r["instance_id"], "name": r["name"], "deleted": r["deleted"],
+         "payment_targets": [],
+         **{k: r["settings"][k] for k in ("website", "logo") if k in r["settings"]}}
+        for r in rows]}
+
+
+def _live_instance(instance_id):
+    row = get_db().run(instances_db.lookup_instance, instance_id)
+    if row is None:
+        raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, instance_id)
+    return row
+
+
+@bp.get("/management/instances/<instance_id_>")
+@endpoint(instance=False, response=InstanceDetailsSchema)
+def management_get_instances_id(instance_id_):
+    """Show one instance."""
+    _admin("instances-read")
+    return details(_live_instance(instance_id_))
+
+
+@bp.patch("/management/instances/<instance_id_>")
+@endpoint(instance=False, body=InstanceReconfigurationSchema, status=204)
+def management_patch_instances_id(instance_id_, body):
+    """Reconfigure an instance; absent fields stay."""
+    _admin("instances-write")
+    reconfigure(instance_id_, body)
+
+
+@bp.delete("/management/instances/<instance_id_>")
+@endpoint(instance=False, status=204)
+def management_delete_instances_id(instance_id_):
+    """Disable an instance, or remove it and its data with ``?purge=YES``."""
+    _admin("instances-write")
+    purge = request.args.get("purge") == "YES"
+    if instance_id_ == ADMIN_INSTANCE:
+        raise TalerError(ErrorCode.GENERIC_PARAMETER_MALFORMED, "instance_id",
+                         hint="The admin instance cannot be deleted.", http_status=409)
+    if not get_db().run(instances_db.delete_instance, instance_id_, purge=purge):
+        raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, instance_id_)

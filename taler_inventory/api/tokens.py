@@ -1,0 +1,114 @@
+"""Access tokens: ``POST|DELETE /private/token``, ``GET /private/tokens``,
+``DELETE /private/tokens/$SERIAL``."""
+import base64
+import binascii
+
+from flask import Blueprint, current_app, g, request
+from marshmallow import fields, validate
+
+from .. import auth
+from ..backenddb import instances as instances_db
+from ..backenddb import tokens as tokens_db
+from ..db import get_db
+from ..errors import ErrorCode, TalerError
+from ..schemas.common import BaseSchema, StrictInteger
+from ..schemas.tokens import TokenListSchema, TokenRequestSchema, TokenResponseSchema
+from ..timeutil import US_PER_S, add, now_us
+from .common import authenticate, bearer_token, endpoint, instance_id
+
+bp = Blueprint("tokens", __name__)
+
+DEFAULT_DURATION = 24 * 3600 * US_PER_S
+
+
+class TokenListQuery(BaseSchema):
+    limit = StrictInteger(load_default=20, validate=validate.Range(min=-1000, max=1000))
+    offset = StrictInteger(validate=validate.Range(min=0, max=2**63 - 1))
+
+    class Meta(BaseSchema.Meta):
+        pass
+
+
+def _basic_credentials():
+    header = request.headers.get("Authorization", "")
+    if header[:6].lower() != "basic ":
+        return None
+    try:
+        user, _, password = base64.b64decode(header[6:].strip(), validate=True) \
+            .decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise TalerError(ErrorCode.MERCHANT_GENERIC_UNAUTHORIZED, "malformed Basic credentials") from None
+    return user, password
+
+
+def _authenticate_for_token():
+    """Basic auth with the instance password, or a Bearer token with token-refresh.
+
+    Returns the permissions the new token may have at most.
+    """
+    credentials = _basic_credentials()
+    if credentials is None:
+        authenticate("token-refresh")
+        return g.permissions
+    user, password = credentials
+    row = get_db().run(instances_db.lookup_instance, instance_id())
+    if row is None or row["deleted"]:
+        raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, instance_id())
+    g.instance = row
+    if user not in (row["instance_id"],) or not current_app.extensions["taler_inventory_passwords"] \
+            .verify(row["password_hash"], password):
+        raise TalerError(ErrorCode.MERCHANT_GENERIC_UNAUTHORIZED)
+    return auth.ALL_PERMISSIONS
+
+
+@bp.post("/private/token")
+@endpoint(body=TokenRequestSchema, response=TokenResponseSchema)
+def private_post_token(body):
+    """Obtain an access token (Basic auth with the password, or a refreshable token)."""
+    allowed = _authenticate_for_token()
+    base, refreshable = auth.parse_scope(body["scope"])
+    wanted = auth.permissions(body["scope"])
+    if not wanted <= allowed:
+        raise TalerError(ErrorCode.GENERIC_TOKEN_PERMISSION_INSUFFICIENT,
+                         "the new token may not have more permissions than the current one")
+    now = now_us()
+    expiration = add(now, body.get("duration", DEFAULT_DURATION))
+    token, token_hash = auth.new_token()
+    get_db().run(tokens_db.insert_token, instance_serial=g.instance["instance_serial"],
+                 token_hash=token_hash, scope=body["scope"], refreshable=refreshable,
+                 creation_time=now, expiration=expiration,
+                 description=body.get("description"))
+    return {"access_token": token, "scope": body["scope"], "expiration": expiration,
+            "refreshable": refreshable}
+
+
+@bp.delete("/private/token")
+@endpoint(status=204)
+def private_delete_token():
+    """Revoke the token this request presents."""
+    token = bearer_token()
+    if token is None:
+        raise TalerError(ErrorCode.MERCHANT_GENERIC_UNAUTHORIZED)
+    row = get_db().run(instances_db.lookup_instance_auth, instance_id(), auth.hash_token(token))
+    if row is None:
+        raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, instance_id())
+    if row["token_serial"] is None or row["token_expiration"] <= now_us():
+        raise TalerError(ErrorCode.MERCHANT_GENERIC_UNAUTHORIZED)
+    get_db().run(tokens_db.delete_token, row["instance_serial"], row["token_serial"])
+
+
+@bp.get("/private/tokens")
+@endpoint(permission="instances-read", query=TokenListQuery, response=TokenListSchema)
+def private_get_tokens(args):
+    """List the unexpired access tokens of the instance (no secrets)."""
+    rows = get_db().run(tokens_db.list_tokens, g.instance["instance_serial"], now_us(),
+                        limit=args["limit"], offset=args.get("offset"))
+    return {"tokens": rows}
+
+
+@bp.delete("/private/tokens/<int:serial>")
+@endpoint(permission="instances-write", status=204)
+def private_delete_tokens_serial(serial):
+    """Revoke one access token of the instance by its serial."""
+    if not get_db().run(tokens_db.delete_token, g.instance["instance_serial"], serial):
+        raise TalerError(ErrorCode.INVENTORY_TOKEN_UNKNOWN, str(serial))

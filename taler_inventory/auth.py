@@ -1,0 +1,88 @@
+"""Passwords, access tokens, scopes and the permission check.
+
+Passwords are stored as Argon2id hashes.  Access tokens are 32 random bytes shown
+once as ``secret-token:<base32>``; only their SHA-256 is stored, and the stored hash
+is compared in constant time after the indexed lookup.
+"""
+import base64
+import hashlib
+import hmac
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+TOKEN_PREFIX = "secret-token:"
+
+READ_PERMISSIONS = frozenset({"products-read", "orders-read", "instances-read"})
+ALL_PERMISSIONS = READ_PERMISSIONS | {
+    "products-write", "products-lock", "orders-write", "orders-refund",
+    "instances-write", "token-refresh",
+}
+_ORDER_SIMPLE = frozenset({"orders-read", "orders-write"})
+_ORDER_POS = _ORDER_SIMPLE | {"products-read", "products-lock"}
+_ORDER_MGMT = _ORDER_SIMPLE | {"orders-refund"}
+
+#: Scope name -> permissions (without the ``:refreshable`` suffix).
+SCOPES = {
+    "readonly": READ_PERMISSIONS,
+    "all": ALL_PERMISSIONS,
+    "write": ALL_PERMISSIONS,
+    "order-simple": _ORDER_SIMPLE,
+    "order-pos": _ORDER_POS,
+    "order-mgmt": _ORDER_MGMT,
+    "order-full": _ORDER_POS | _ORDER_MGMT,
+}
+REFRESHABLE_SUFFIX = ":refreshable"
+
+
+def parse_scope(scope: str) -> tuple[str, bool] | None:
+    """Split ``scope`` into (base scope, refreshable); None if unknown."""
+    refreshable = scope.endswith(REFRESHABLE_SUFFIX)
+    base = scope[: -len(REFRESHABLE_SUFFIX)] if refreshable else scope
+    if base not in SCOPES:
+        return None
+    return base, refreshable
+
+
+def permissions(scope: str) -> frozenset:
+    """The permissions a stored scope grants (unknown scope: none)."""
+    parsed = parse_scope(scope)
+    if parsed is None:
+        return frozenset()
+    base, refreshable = parsed
+    perms = SCOPES[base]
+    if refreshable:
+        perms = perms | {"token-refresh"}
+    return frozenset(perms)
+
+
+def new_token() -> tuple[str, bytes]:
+    """Return (the token as shown to the client, its hash for storage)."""
+    raw = secrets.token_bytes(32)
+    text = TOKEN_PREFIX + base64.b32encode(raw).decode("ascii").rstrip("=")
+    return text, hash_token(text)
+
+
+def hash_token(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+def same_hash(a: bytes, b: bytes) -> bool:
+    return hmac.compare_digest(a, b)
+
+
+class Passwords:
+    """Argon2id password hashing with configurable cost."""
+
+    def __init__(self, time_cost=3, memory_cost=65536):
+        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost)
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, stored: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False

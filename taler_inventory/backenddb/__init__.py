@@ -1,0 +1,1 @@
+"""Database operations: one module per operation group, never aware of HTTP."""

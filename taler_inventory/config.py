@@ -1,0 +1,44 @@
+"""Settings from ``TALER_INVENTORY_*`` environment variables."""
+import os
+
+import platformdirs
+
+PREFIX = "TALER_INVENTORY_"
+
+DEFAULTS = {
+    "DATABASE_URL": None,           # None: the embedded PostgreSQL in DATA_DIR
+    "ADMIN_PASSWORD": None,
+    "CURRENCY": "KUDOS",
+    "DATA_DIR": None,               # None: a per-user data directory
+    "MAX_BODY_SIZE": 1024 * 1024,   # bytes, after decompression
+    "POOL_MIN_SIZE": 1,
+    "POOL_MAX_SIZE": 8,
+    "POOL_TIMEOUT": 5.0,            # seconds to wait for a connection before 503
+    "TX_RETRIES": 5,                # attempts on deadlock / serialization failure
+    "ARGON2_TIME_COST": 3,
+    "ARGON2_MEMORY_COST": 65536,    # KiB
+    "RECLAIM_BATCH": 16,            # expired holds reclaimed per request, at most
+}
+
+_INT_KEYS = {"MAX_BODY_SIZE", "POOL_MIN_SIZE", "POOL_MAX_SIZE", "TX_RETRIES",
+             "ARGON2_TIME_COST", "ARGON2_MEMORY_COST", "RECLAIM_BATCH"}
+_FLOAT_KEYS = {"POOL_TIMEOUT"}
+
+
+def from_env(environ=None) -> dict:
+    """Read the settings from the environment, falling back to :data:`DEFAULTS`."""
+    environ = os.environ if environ is None else environ
+    settings = {}
+    for key, default in DEFAULTS.items():
+        raw = environ.get(PREFIX + key)
+        if raw is None or raw == "":
+            settings[key] = default
+        elif key in _INT_KEYS:
+            settings[key] = int(raw)
+        elif key in _FLOAT_KEYS:
+            settings[key] = float(raw)
+        else:
+            settings[key] = raw
+    if settings["DATA_DIR"] is None:
+        settings["DATA_DIR"] = platformdirs.user_data_dir("taler-inventory")
+    return settings

@@ -1,0 +1,125 @@
+"""The catalogue of error codes and the one place that renders Taler error bodies.
+
+Views and operations raise :class:`TalerError`; :func:`init_app` turns every error,
+including Flask's own HTTP errors and unexpected exceptions, into a JSON
+``ErrorDetail`` body ``{"code", "hint", "detail"?, ...}``.  Never HTML.
+"""
+import enum
+import logging
+
+from flask import jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ErrorCode(enum.Enum):
+    """Every error code the server uses: (number, HTTP status, default hint)."""
+
+    # Generic Taler codes.
+    GENERIC_TOKEN_PERMISSION_INSUFFICIENT = (16, 403, "The access token lacks the permission for this request.")
+    GENERIC_METHOD_INVALID = (20, 405, "This method is not allowed on this endpoint.")
+    GENERIC_ENDPOINT_UNKNOWN = (21, 404, "There is no endpoint at this URL.")
+    GENERIC_JSON_INVALID = (22, 400, "The request body is not valid JSON.")
+    GENERIC_PARAMETER_MISSING = (25, 400, "A required parameter is missing.")
+    GENERIC_PARAMETER_MALFORMED = (26, 400, "A parameter is malformed.")
+    GENERIC_COMPRESSION_INVALID = (28, 400, "The request body could not be decompressed.")
+    GENERIC_UPLOAD_EXCEEDS_LIMIT = (32, 413, "The request body exceeds the size limit.")
+    GENERIC_DB_SETUP_FAILED = (50, 500, "The database is not set up.")
+    GENERIC_DB_START_FAILED = (51, 503, "The database is unreachable.")
+    GENERIC_DB_STORE_FAILED = (52, 500, "Storing in the database failed.")
+    GENERIC_DB_FETCH_FAILED = (53, 500, "Fetching from the database failed.")
+    GENERIC_DB_COMMIT_FAILED = (54, 500, "Committing the database transaction failed.")
+    GENERIC_DB_SOFT_FAILURE = (55, 500, "The database transaction kept conflicting with others.")
+    GENERIC_DB_INVARIANT_FAILURE = (56, 500, "The database reported a broken invariant.")
+    GENERIC_INTERNAL_INVARIANT_FAILURE = (60, 500, "An internal invariant failed.")
+    # Merchant codes.
+    MERCHANT_GENERIC_INSTANCE_UNKNOWN = (2000, 404, "The instance is unknown.")
+    MERCHANT_GENERIC_CATEGORY_UNKNOWN = (2003, 404, "The category is unknown.")
+    MERCHANT_GENERIC_ORDER_UNKNOWN = (2005, 404, "The order is unknown.")
+    MERCHANT_GENERIC_PRODUCT_UNKNOWN = (2006, 404, "The product is unknown.")
+    MERCHANT_GENERIC_UNAUTHORIZED = (2015, 401, "Missing or invalid credentials.")
+    MERCHANT_PRIVATE_POST_ORDERS_ALREADY_EXISTS = (2503, 409, "An order with this id exists with other details.")
+    MERCHANT_PRIVATE_DELETE_ORDERS_AWAITING_PAYMENT = (2520, 409, "The order is awaiting payment and cannot be deleted.")
+    MERCHANT_PRIVATE_DELETE_ORDERS_ALREADY_PAID = (2521, 409, "The order is paid and cannot be deleted.")
+    MERCHANT_PRIVATE_POST_INSTANCES_ALREADY_EXISTS = (2600, 409, "An instance with this id exists with other details.")
+    MERCHANT_PRIVATE_POST_PRODUCTS_CONFLICT_PRODUCT_EXISTS = (2650, 409, "A product with this id exists with other details.")
+    MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_LOST_REDUCED = (2660, 409, "total_lost would decrease.")
+    MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_LOST_EXCEEDS_STOCKS = (2661, 400, "total_lost exceeds stock minus sold.")
+    MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_STOCKED_REDUCED = (2662, 409, "total_stock would decrease.")
+    MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_SOLD_REDUCED = (2663, 409, "total_sold would decrease.")
+    MERCHANT_PRIVATE_POST_PRODUCTS_LOCK_INSUFFICIENT_STOCKS = (2670, 410, "Not enough unlocked stock.")
+    MERCHANT_PRIVATE_DELETE_PRODUCTS_CONFLICTING_LOCK = (2680, 409, "The product is locked and cannot be deleted.")
+    # Extensions of taler-inventory (see doc/errors.rst).
+    INVENTORY_UNSUPPORTED_MEDIA_TYPE = (9601, 415, "The request body must be JSON (Content-Type: application/json).")
+    INVENTORY_TOO_MANY_LOCKS = (9602, 429, "The instance has reached its maximum number of active locks.")
+    INVENTORY_LOCK_UUID_UNKNOWN = (9603, 404, "No live lock is held under this lock_uuid.")
+    INVENTORY_TOKEN_UNKNOWN = (9604, 404, "There is no access token with this serial.")
+    INVENTORY_ORDER_PAYMENT_STOCK_GONE = (9605, 410, "The order's pay deadline passed and its stock is gone.")
+
+    def __init__(self, number, http_status, hint):
+        self.number = number
+        self.http_status = http_status
+        self.hint = hint
+
+
+class TalerError(Exception):
+    """An error with a Taler code; extra keyword arguments go into the body."""
+
+    def __init__(self, code: ErrorCode, detail: str | None = None, *, hint: str | None = None,
+                 http_status: int | None = None, **fields):
+        super().__init__(detail or code.hint)
+        self.code = code
+        self.detail = detail
+        self.hint = hint or code.hint
+        self.http_status = http_status or code.http_status
+        self.fields = fields
+
+    def body(self) -> dict:
+        body = {"code": self.code.number, "hint": self.hint}
+        if self.detail is not None:
+            body["detail"] = self.detail
+        body.update(self.fields)
+        return body
+
+
+def error_response(err: TalerError):
+    response = jsonify(err.body())
+    response.status_code = err.http_status
+    return response
+
+
+_HTTP_TO_CODE = {
+    404: ErrorCode.GENERIC_ENDPOINT_UNKNOWN,
+    405: ErrorCode.GENERIC_METHOD_INVALID,
+    413: ErrorCode.GENERIC_UPLOAD_EXCEEDS_LIMIT,
+    415: ErrorCode.INVENTORY_UNSUPPORTED_MEDIA_TYPE,
+}
+
+
+def _handle_taler_error(err: TalerError):
+    return error_response(err)
+
+
+def _handle_http_exception(exc: HTTPException):
+    if exc.code is not None and 300 <= exc.code < 400:
+        return exc  # redirects are not errors
+    code = _HTTP_TO_CODE.get(exc.code)
+    if code is None:
+        code = ErrorCode.GENERIC_PARAMETER_MALFORMED if exc.code and exc.code < 500 \
+            else ErrorCode.GENERIC_INTERNAL_INVARIANT_FAILURE
+    response = error_response(TalerError(code, exc.description, http_status=exc.code))
+    if exc.code == 405 and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
+
+
+def _handle_unexpected(exc: Exception):
+    log.exception("unexpected error")
+    return error_response(TalerError(ErrorCode.GENERIC_INTERNAL_INVARIANT_FAILURE))
+
+
+def init_app(app):
+    app.register_error_handler(TalerError, _handle_taler_error)
+    app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(Exception, _handle_unexpected)

@@ -1,0 +1,1 @@
+"""Marshmallow schemas: one module per resource, shared wire types in :mod:`.common`."""

@@ -1,0 +1,152 @@
+"""Wire types shared by every resource: strict scalars, quantities, amounts, time."""
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
+
+from .. import quantity as q
+from ..amount import Amount, AmountError
+from ..timeutil import FOREVER, relative_to_wire, timestamp_to_wire
+
+
+class BaseSchema(Schema):
+    """Unknown fields are ignored: Taler clients send fields we do not use."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class StrictInteger(fields.Integer):
+    """A JSON integer: no strings, floats or booleans."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictBoolean(fields.Boolean):
+    """A JSON boolean: no strings or numbers."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class DecimalQuantity(fields.Field):
+    """A DecimalQuantity string, loaded as an exact Decimal.
+
+    With ``allow_unlimited`` the text ``"-1"`` loads as ``None`` (unlimited).
+    """
+
+    def __init__(self, *, allow_unlimited=False, **kwargs):
+        super().__init__(**kwargs)
+        self.allow_unlimited = allow_unlimited
+        self.metadata.setdefault("type", "string")
+        self.metadata.setdefault("pattern", r"^(0|[1-9][0-9]*)(\.[0-9]{1,6})?$")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if self.allow_unlimited and value == q.UNLIMITED_TEXT:
+            return None
+        try:
+            return q.parse(value)
+        except q.QuantityError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return q.format(value)
+
+
+class LegacyQuantity(StrictInteger):
+    """The legacy integer twin of a quantity; ``-1`` is unlimited when allowed."""
+
+    def __init__(self, *, allow_unlimited=False, **kwargs):
+        super().__init__(**kwargs)
+        self.allow_unlimited = allow_unlimited
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if self.allow_unlimited and value == -1:
+            return -1
+        if not 0 <= value <= q.MAX_INTEGER:
+            raise ValidationError("must be an integer from 0 to 2^52-1"
+                                  + (" or -1" if self.allow_unlimited else ""))
+        return value
+
+
+class AmountField(fields.Field):
+    """An Amount string ``CUR:V[.F]``, loaded as :class:`Amount`."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.metadata.setdefault("type", "string")
+        self.metadata.setdefault("pattern", r"^[A-Z]{1,11}:(0|[1-9][0-9]*)(\.[0-9]{1,8})?$")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return Amount.parse(value)
+        except AmountError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else str(value)
+
+
+class Timestamp(fields.Field):
+    """Taler ``Timestamp`` ``{"t_s": <seconds> | "never"}``; loads as microseconds."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict) or "t_s" not in value:
+            raise ValidationError('a Timestamp is {"t_s": <seconds> | "never"}')
+        t_s = value["t_s"]
+        if t_s == "never":
+            return FOREVER
+        if isinstance(t_s, bool) or not isinstance(t_s, int) or not 0 <= t_s < FOREVER // 1_000_000:
+            raise ValidationError("t_s must be a non-negative integer of seconds or \"never\"")
+        return t_s * 1_000_000
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return timestamp_to_wire(value)
+
+
+class RelativeTime(fields.Field):
+    """Taler ``RelativeTime`` ``{"d_us": <microseconds> | "forever"}``; loads as µs."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict) or "d_us" not in value:
+            raise ValidationError('a RelativeTime is {"d_us": <microseconds> | "forever"}')
+        d_us = value["d_us"]
+        if d_us == "forever":
+            return FOREVER
+        if isinstance(d_us, bool) or not isinstance(d_us, int) or not 0 <= d_us < FOREVER:
+            raise ValidationError("d_us must be a non-negative integer or \"forever\"")
+        return d_us
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else relative_to_wire(value)
+
+
+def merge_quantity(data: dict, unit_key: str, legacy_key: str, *, allow_unlimited=False,
+                   default=None):
+    """Combine a ``unit_X`` field and its legacy twin ``X`` into one Decimal.
+
+    Returns the Decimal (None = unlimited), or ``default`` when neither is sent.
+    Raises a ValidationError on ``unit_key`` when both are sent and disagree.
+    """
+    unit = data.pop(unit_key, _MISSING)
+    legacy_value = data.pop(legacy_key, _MISSING)
+    if legacy_value is not _MISSING:
+        legacy_q = None if (allow_unlimited and legacy_value == -1) else q.from_legacy(legacy_value)
+    if unit is _MISSING and legacy_value is _MISSING:
+        return default
+    if unit is _MISSING:
+        return legacy_q
+    if legacy_value is not _MISSING:
+        if (unit is None) != (legacy_q is None) or (
+                unit is not None and int(unit) != legacy_q):
+            raise ValidationError(f"{unit_key} and {legacy_key} disagree", unit_key)
+    return unit
+
+
+_MISSING = object()

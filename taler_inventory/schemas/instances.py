@@ -1,0 +1,93 @@
+"""Schemas of instances: creation, reconfiguration, details and listings."""
+from marshmallow import ValidationError, fields, validate, validates
+
+from .common import BaseSchema, RelativeTime, StrictBoolean, StrictInteger
+
+INSTANCE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]+$"
+
+#: Other Taler instance fields: accepted, stored as sent and returned.
+EXTRA_FIELDS = ("address", "jurisdiction", "use_stefan", "default_wire_transfer_delay",
+                "email", "phone_number", "website", "logo")
+
+
+class AuthSchema(BaseSchema):
+    method = fields.String(required=True, validate=validate.OneOf(["token"]))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+class InstanceSettingsSchema(BaseSchema):
+    """Fields an instance can be created or reconfigured with."""
+
+    name = fields.String(validate=validate.Length(min=1, max=1024))
+    default_pay_delay = RelativeTime()
+    max_lock_duration = RelativeTime()
+    max_active_locks = StrictInteger(validate=validate.Range(min=0, max=2**62))
+    address = fields.Dict()
+    jurisdiction = fields.Dict()
+    use_stefan = StrictBoolean()
+    default_wire_transfer_delay = fields.Raw()
+    email = fields.String(validate=validate.Length(max=1024))
+    phone_number = fields.String(validate=validate.Length(max=128))
+    website = fields.String(validate=validate.Length(max=1024))
+    logo = fields.String(validate=validate.Length(max=1024 * 1024))
+
+    @validates("default_wire_transfer_delay")
+    def _relative(self, value, **kwargs):
+        RelativeTime().deserialize(value)
+
+
+class InstanceConfigurationSchema(InstanceSettingsSchema):
+    """``POST /management/instances``."""
+
+    id = fields.String(required=True, validate=[validate.Regexp(INSTANCE_ID_PATTERN),
+                                                validate.Length(max=128)])
+    name = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    auth = fields.Nested(AuthSchema, required=True)
+
+
+class InstanceReconfigurationSchema(InstanceSettingsSchema):
+    """``PATCH /management/instances/$ID`` and ``PATCH /private``: absent fields stay."""
+
+    max_active_locks = fields.Raw()  # an integer, or null to lift the cap
+
+    @validates("max_active_locks")
+    def _cap(self, value, **kwargs):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise ValidationError("max_active_locks must be a non-negative integer or null")
+
+
+class AuthChangeSchema(BaseSchema):
+    """``POST /private/auth``."""
+
+    method = fields.String(required=True, validate=validate.OneOf(["token"]))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+class InstanceDetailsSchema(BaseSchema):
+    name = fields.String()
+    id = fields.String()
+    auth = fields.Dict()
+    default_pay_delay = RelativeTime()
+    max_lock_duration = RelativeTime()
+    max_active_locks = fields.Integer(allow_none=True)
+    address = fields.Dict()
+    jurisdiction = fields.Dict()
+    use_stefan = fields.Boolean()
+    default_wire_transfer_delay = fields.Raw()
+    email = fields.String()
+    phone_number = fields.String()
+    website = fields.String()
+    logo = fields.String()
+
+
+class InstanceListEntrySchema(BaseSchema):
+    id = fields.String()
+    name = fields.String()
+    deleted = fields.Boolean()
+    payment_targets = fields.List(fields.String())
+    website = fields.String()
+    logo = fields.String()
+
+
+class InstanceListSchema(BaseSchema):
+    instances = fields.List(fields.Nested(InstanceListEntrySchema))

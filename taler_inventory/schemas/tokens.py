@@ -1,0 +1,39 @@
+"""Schemas of access tokens."""
+from marshmallow import fields, validate
+
+from .. import auth
+from .common import BaseSchema, RelativeTime, Timestamp
+
+
+def _known_scope(value):
+    if auth.parse_scope(value) is None:
+        raise validate.ValidationError(f"unknown scope {value[:40]!r}")
+
+
+class TokenRequestSchema(BaseSchema):
+    """``POST /private/token``."""
+
+    scope = fields.String(required=True, validate=_known_scope)
+    duration = RelativeTime()
+    description = fields.String(validate=validate.Length(max=1024))
+    refreshable = fields.Boolean()
+
+
+class TokenResponseSchema(BaseSchema):
+    access_token = fields.String()
+    scope = fields.String()
+    expiration = Timestamp()
+    refreshable = fields.Boolean()
+
+
+class TokenInfoSchema(BaseSchema):
+    serial = fields.Integer()
+    scope = fields.String()
+    refreshable = fields.Boolean()
+    creation_time = Timestamp()
+    expiration = Timestamp()
+    description = fields.String()
+
+
+class TokenListSchema(BaseSchema):
+    tokens = fields.List(fields.Nested(TokenInfoSchema))

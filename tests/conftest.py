@@ -1,0 +1,113 @@
+"""Test fixtures: a real PostgreSQL per test session, a clean database per test.
+
+By default the embedded PostgreSQL server (the project's own default) is started
+once per session in a temporary directory; ``TALER_INVENTORY_TEST_DATABASE_URL``
+points the suite at another server instead, where a fresh database
+``taler_inventory_test`` is created.  Each test starts from truncated tables with
+only the admin instance.
+"""
+import os
+import shutil
+import tempfile
+
+import freezegun
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from taler_inventory import create_app
+from taler_inventory.backenddb import schema
+
+from . import factories
+
+# The pool's and the server's own timing must not follow a frozen clock.
+freezegun.configure(extend_ignore_list=["psycopg", "psycopg_pool", "gunicorn", "threading",
+                                        "concurrent", "selectors", "socket"])
+
+TEST_DB = "taler_inventory_test"
+
+
+def _external_database(url: str) -> str:
+    admin_url = make_conninfo(url, dbname=conninfo_to_dict(url).get("dbname") or "postgres")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{TEST_DB}"')
+    return make_conninfo(url, dbname=TEST_DB)
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    external = os.environ.get("TALER_INVENTORY_TEST_DATABASE_URL")
+    if external:
+        url = _external_database(external)
+        schema.dbinit(url)
+        yield url
+        return
+    from taler_inventory import embedded
+    data_dir = tempfile.mkdtemp(prefix="taler-inventory-test-")
+    server, url = embedded.start(data_dir)
+    schema.dbinit(url)
+    yield url
+    server.cleanup()
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+TEST_SETTINGS = {
+    "ARGON2_TIME_COST": 1,
+    "ARGON2_MEMORY_COST": 64,
+    "POOL_MIN_SIZE": 1,
+    "POOL_MAX_SIZE": 20,
+    "POOL_TIMEOUT": 5.0,
+}
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    app = create_app(dict(TEST_SETTINGS, DATABASE_URL=database_url))
+    app.testing = True
+    yield app
+    from taler_inventory.db import get_db
+    get_db(app).close()
+
+
+@pytest.fixture(scope="session")
+def _admin_hash(app):
+    return app.extensions["taler_inventory_passwords"].hash(factories.ADMIN_PASSWORD)
+
+
+@pytest.fixture(autouse=True)
+def clean_db(request, database_url, _admin_hash):
+    """Every test starts with empty tables and the admin instance."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("SET search_path TO inventory")
+        tables = [r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'inventory'"
+            " AND tablename <> 'schema_patches'")]
+        conn.execute("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE")
+        factories.insert_admin(conn, _admin_hash)
+    yield
+
+
+@pytest.fixture
+def db(database_url):
+    """A direct connection to the test database, to look at the state."""
+    with psycopg.connect(database_url, autocommit=True,
+                         row_factory=psycopg.rows.dict_row) as conn:
+        conn.execute("SET search_path TO inventory")
+        yield conn
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def admin_headers(client):
+    """Authorization headers of an ``all`` token of the admin instance."""
+    return factories.auth_headers(factories.token(client, "admin", factories.ADMIN_PASSWORD))

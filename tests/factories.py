@@ -1,0 +1,48 @@
+"""Factories for test data, built through the HTTP API where it exists."""
+import base64
+
+from taler_inventory.timeutil import US_PER_S
+
+ADMIN_PASSWORD = "admin-secret"
+DAY_US = 24 * 3600 * US_PER_S
+
+
+def insert_admin(conn, password_hash):
+    conn.execute(
+        """INSERT INTO instances (instance_id, name, password_hash, default_pay_delay,
+                                  max_lock_duration)
+           VALUES ('admin', 'admin', %s, %s, %s)""", (password_hash, DAY_US, DAY_US))
+
+
+def basic(user, password):
+    raw = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {raw}"}
+
+
+def auth_headers(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def prefix(instance):
+    return "" if instance == "admin" else f"/instances/{instance}"
+
+
+def token(client, instance, password, scope="all", **body):
+    resp = client.post(f"{prefix(instance)}/private/token", json={"scope": scope, **body},
+                       headers=basic(instance, password))
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()["access_token"]
+
+
+def create_instance(client, admin_headers, instance_id, password="pw-" + "x" * 8, **fields):
+    body = {"id": instance_id, "name": f"Shop {instance_id}",
+            "auth": {"method": "token", "password": password}, **fields}
+    resp = client.post("/management/instances", json=body, headers=admin_headers)
+    assert resp.status_code == 204, resp.get_json()
+    return password
+
+
+def instance_headers(client, admin_headers, instance_id, scope="all", **fields):
+    """Create an instance and return headers of a token with ``scope`` for it."""
+    password = create_instance(client, admin_headers, instance_id, **fields)
+    return auth_headers(token(client, instance_id, password, scope))
