@@ -1,4 +1,97 @@
-"""Endpoints of locks (filled in by its issue)."""
-from flask import Blueprint
+"""Cart locks: ``POST /private/products/$ID/lock``, ``GET /private/locks``,
+``DELETE /private/locks/$LOCK_UUID``."""
+from flask import Blueprint, current_app, g
+
+from .. import quantity as q
+from ..backenddb import locks as locks_db
+from ..db import get_db
+from ..errors import ErrorCode, TalerError
+from ..schemas.locks import LOCK_UUID, LockListQuerySchema, LockListSchema, LockRequestSchema
+from ..timeutil import add, now_us
+from .common import endpoint
 
 bp = Blueprint("locks", __name__)
+
+
+def out_of_stock(product_id: str, requested, available, *, restock=None, next_expiration=None):
+    """The 410 error of SPEC §5 for a lock or an order line that does not fit."""
+    fields = {
+        "product_id": product_id,
+        "requested_quantity": q.legacy(requested),
+        "unit_requested_quantity": q.format(requested),
+        "available_quantity": q.legacy(available),
+        "unit_available_quantity": q.format(available),
+    }
+    if restock is not None:
+        fields["restock_expected"] = _timestamp(restock)
+    if next_expiration is not None:
+        fields["next_lock_expiration"] = _timestamp(next_expiration)
+    return TalerError(ErrorCode.MERCHANT_PRIVATE_POST_PRODUCTS_LOCK_INSUFFICIENT_STOCKS,
+                      product_id, **fields)
+
+
+def _timestamp(us):
+    from ..timeutil import timestamp_to_wire
+    return timestamp_to_wire(us)
+
+
+@bp.post("/private/products/<product_id>/lock")
+@endpoint(permission="products-lock", body=LockRequestSchema, status=204,
+          errors=(ErrorCode.MERCHANT_GENERIC_PRODUCT_UNKNOWN,
+                  ErrorCode.MERCHANT_PRIVATE_POST_PRODUCTS_LOCK_INSUFFICIENT_STOCKS,
+                  ErrorCode.INVENTORY_TOO_MANY_LOCKS))
+def private_post_products_id_lock(product_id, body):
+    """Lock (or with quantity 0 release) stock of a product for a cart."""
+    now = now_us()
+    duration = min(body["duration"], g.instance["max_lock_duration"])
+    outcome = get_db().run(
+        locks_db.lock_product, instance_serial=g.instance["instance_serial"],
+        product_id=product_id, lock_uuid=body["lock_uuid"], quantity=body["quantity"],
+        expiration=add(now, duration), now=now,
+        reclaim_batch=current_app.config["INVENTORY"]["RECLAIM_BATCH"])
+    if outcome.status == "ok":
+        return None
+    if outcome.status == "unknown_product":
+        raise TalerError(ErrorCode.MERCHANT_GENERIC_PRODUCT_UNKNOWN, product_id)
+    if outcome.status == "precision":
+        raise TalerError(ErrorCode.GENERIC_PARAMETER_MALFORMED, "unit_quantity",
+                         hint="The quantity has more fraction digits than the product allows.",
+                         parameter="unit_quantity")
+    if outcome.status == "below_minimum":
+        raise TalerError(ErrorCode.GENERIC_PARAMETER_MALFORMED, "unit_quantity",
+                         hint="The quantity is below the product's unit_minimum_quantity.",
+                         parameter="unit_quantity")
+    if outcome.status == "too_many_locks":
+        raise TalerError(ErrorCode.INVENTORY_TOO_MANY_LOCKS, str(g.instance["max_active_locks"]))
+    raise out_of_stock(product_id, body["quantity"], outcome.available,
+                       restock=outcome.restock, next_expiration=outcome.next_expiration)
+
+
+@bp.get("/private/locks")
+@endpoint(permission="products-read", query=LockListQuerySchema, response=LockListSchema)
+def private_get_locks(args):
+    """List the live cart locks of the instance (filters: lock_uuid, product_id)."""
+    now = now_us()
+    rows = get_db().run(locks_db.list_locks, instance_serial=g.instance["instance_serial"],
+                        now=now, lock_uuid=args.get("lock_uuid"),
+                        product_id=args.get("product_id"), limit=args["limit"],
+                        offset=args.get("offset"))
+    return {"locks": [{
+        "lock_serial": r["hold_serial"], "lock_uuid": r["lock_uuid"],
+        "product_id": r["product_id"], "unit_quantity": q.format(r["quantity"]),
+        "quantity": q.legacy(r["quantity"]), "expiration": r["expiration"],
+        "remaining": r["expiration"] - now} for r in rows]}
+
+
+@bp.delete("/private/locks/<lock_uuid>")
+@endpoint(permission="products-lock", status=204,
+          errors=(ErrorCode.INVENTORY_LOCK_UUID_UNKNOWN,))
+def private_delete_locks_uuid(lock_uuid):
+    """Release every lock of a cart."""
+    if LOCK_UUID.regex.match(lock_uuid) is None:
+        raise TalerError(ErrorCode.GENERIC_PARAMETER_MALFORMED, "lock_uuid",
+                         parameter="lock_uuid")
+    live = get_db().run(locks_db.release_cart, instance_serial=g.instance["instance_serial"],
+                        lock_uuid=lock_uuid, now=now_us())
+    if live == 0:
+        raise TalerError(ErrorCode.INVENTORY_LOCK_UUID_UNKNOWN, lock_uuid)

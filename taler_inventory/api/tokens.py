@@ -11,7 +11,7 @@ from ..backenddb import instances as instances_db
 from ..backenddb import tokens as tokens_db
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
-from ..schemas.common import BaseSchema, StrictInteger
+from ..schemas.common import BaseSchema, QueryInteger
 from ..schemas.tokens import TokenListSchema, TokenRequestSchema, TokenResponseSchema
 from ..timeutil import US_PER_S, add, now_us
 from .common import authenticate, bearer_token, endpoint, instance_id
@@ -22,8 +22,8 @@ DEFAULT_DURATION = 24 * 3600 * US_PER_S
 
 
 class TokenListQuery(BaseSchema):
-    limit = StrictInteger(load_default=20, validate=validate.Range(min=-1000, max=1000))
-    offset = StrictInteger(validate=validate.Range(min=0, max=2**63 - 1))
+    limit = QueryInteger(load_default=20, validate=validate.Range(min=-1000, max=1000))
+    offset = QueryInteger(validate=validate.Range(min=0, max=2**63 - 1))
 
     class Meta(BaseSchema.Meta):
         pass

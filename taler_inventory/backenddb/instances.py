@@ -73,11 +73,17 @@ def update_instance(conn, instance_id: str, changes: dict) -> bool:
     columns = {k: v for k, v in changes.items() if k != "settings"}
     settings = changes.get("settings") or {}
     with conn.transaction():
-        row = conn.execute(
-            "SELECT instance_serial, max_active_locks FROM instances"
-            " WHERE instance_id = %s AND NOT deleted FOR UPDATE", (instance_id,)).fetchone()
+        row = conn.execute("SELECT instance_serial FROM instances"
+                           " WHERE instance_id = %s AND NOT deleted", (instance_id,)).fetchone()
         if row is None:
             return False
+        if "max_active_locks" in columns:
+            # Same order as the lock operations: advisory lock first, rows after.
+            conn.execute("SELECT pg_advisory_xact_lock(%s)",
+                         (instance_lock_key(row["instance_serial"]),))
+        row = conn.execute(
+            "SELECT instance_serial, max_active_locks FROM instances"
+            " WHERE instance_serial = %s FOR UPDATE", (row["instance_serial"],)).fetchone()
         assignments = [f"{name} = %({name})s" for name in columns]
         assignments.append("settings = settings || %(settings)s")
         params = dict(columns, settings=Jsonb(settings), serial=row["instance_serial"])
@@ -93,10 +99,9 @@ def recount_active_locks(conn, instance_serial: int):
     """Recount the cart-lock rows of an instance once a cap is set.
 
     Lock operations keep ``active_locks`` only while a cap is set; they take a
-    shared advisory lock on the instance, so the exclusive one taken here waits
-    for every lock operation in flight before counting.
+    shared advisory lock on the instance, so the exclusive one the caller took
+    waits for every lock operation in flight before counting.
     """
-    conn.execute("SELECT pg_advisory_xact_lock(%s)", (instance_lock_key(instance_serial),))
     conn.execute(
         """UPDATE instances SET active_locks =
              (SELECT count(*) FROM holds WHERE instance_serial = %(s)s AND lock_uuid IS NOT NULL)

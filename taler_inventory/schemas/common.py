@@ -150,3 +150,15 @@ def merge_quantity(data: dict, unit_key: str, legacy_key: str, *, allow_unlimite
 
 
 _MISSING = object()
+
+
+class QueryInteger(fields.Integer):
+    """An integer in a query string: optional minus sign and digits, nothing else."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            text = value[1:] if value.startswith("-") else value
+            if not text.isascii() or not text.isdigit() or len(text) > 19:
+                raise self.make_error("invalid")
+            value = int(value)
+        return super()._deserialize(value, attr, data, **kwargs)
