@@ -46,3 +46,23 @@ def instance_headers(client, admin_headers, instance_id, scope="all", **fields):
     """Create an instance and return headers of a token with ``scope`` for it."""
     password = create_instance(client, admin_headers, instance_id, **fields)
     return auth_headers(token(client, instance_id, password, scope))
+
+
+def create_product(client, headers, product_id, instance="admin", **fields):
+    """Create a product through the API (defaults: 10 pieces at KUDOS:1)."""
+    body = {"product_id": product_id, "description": f"Product {product_id}",
+            "unit": "piece", "unit_price": ["KUDOS:1"], "total_stock": 10, **fields}
+    if "unit_total_stock" in fields and "total_stock" not in fields:
+        body.pop("total_stock")
+    if "price" in fields and "unit_price" not in fields:
+        body.pop("unit_price")
+    resp = client.post(f"{prefix(instance)}/private/products", json=body, headers=headers)
+    assert resp.status_code == 204, resp.get_json()
+    return body
+
+
+def product(client, headers, product_id, instance="admin"):
+    """The product's details as ``GET /private/products/$ID`` shows them."""
+    resp = client.get(f"{prefix(instance)}/private/products/{product_id}", headers=headers)
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()

@@ -1,4 +1,106 @@
-"""Endpoints of products (filled in by its issue)."""
-from flask import Blueprint
+"""Products: ``[/instances/$I]/private/products[/$PRODUCT_ID]``."""
+from flask import Blueprint, g
+
+from ..backenddb import products as products_db
+from ..backenddb.products import Status
+from ..db import get_db
+from ..errors import ErrorCode, TalerError
+from ..schemas.products import (ProductAddDetailSchema, ProductDeleteQuerySchema,
+                                ProductDetailSchema, ProductListQuerySchema, ProductListSchema,
+                                ProductPatchDetailSchema, product_detail)
+from ..timeutil import now_us
+from .common import endpoint
 
 bp = Blueprint("products", __name__)
+
+E = ErrorCode
+
+#: How a product operation's status maps onto an error (OK / CREATED are not errors).
+_ERRORS = {
+    Status.UNKNOWN: E.MERCHANT_GENERIC_PRODUCT_UNKNOWN,
+    Status.CATEGORY_UNKNOWN: E.MERCHANT_GENERIC_CATEGORY_UNKNOWN,
+    Status.CONFLICT: E.MERCHANT_PRIVATE_POST_PRODUCTS_CONFLICT_PRODUCT_EXISTS,
+    Status.STOCK_REDUCED: E.MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_STOCKED_REDUCED,
+    Status.SOLD_REDUCED: E.MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_SOLD_REDUCED,
+    Status.LOST_REDUCED: E.MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_LOST_REDUCED,
+    Status.LOST_EXCEEDS_STOCK: E.MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_LOST_EXCEEDS_STOCKS,
+    Status.SOLD_EXCEEDS_HELD: E.MERCHANT_PRIVATE_POST_PRODUCTS_LOCK_INSUFFICIENT_STOCKS,
+    Status.PRECISION: E.GENERIC_PARAMETER_MALFORMED,
+    Status.LOCKED: E.MERCHANT_PRIVATE_DELETE_PRODUCTS_CONFLICTING_LOCK,
+}
+
+_HINTS = {
+    Status.SOLD_EXCEEDS_HELD: "total_sold would include units held by locks or unpaid orders.",
+    Status.PRECISION: "A quantity has more fraction digits than the product allows.",
+}
+
+
+def fail(status: Status, detail: str | None, field: str | None = None):
+    """Raise the Taler error of a failed product operation."""
+    raise TalerError(_ERRORS[status], field or detail, hint=_HINTS.get(status),
+                     **({"parameter": field} if status is Status.PRECISION else {}))
+
+
+def instance_serial() -> int:
+    return g.instance["instance_serial"]
+
+
+@bp.post("/private/products")
+@endpoint(permission="products-write", body=ProductAddDetailSchema, status=204,
+          errors=(E.MERCHANT_GENERIC_CATEGORY_UNKNOWN,
+                  E.MERCHANT_PRIVATE_POST_PRODUCTS_CONFLICT_PRODUCT_EXISTS))
+def private_post_products(body):
+    """Create a product (the same product again: 204)."""
+    stock = body["total_stock"]
+    if stock is not None and body.get("total_sold", 0) + body.get("total_lost", 0) > stock:
+        raise TalerError(E.MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_LOST_EXCEEDS_STOCKS,
+                         "unit_total_lost")
+    status = get_db().run(products_db.insert_product, instance_serial(), body, now_us())
+    if status not in (Status.CREATED, Status.OK):
+        fail(status, body["product_id"])
+
+
+@bp.get("/private/products")
+@endpoint(permission="products-read", query=ProductListQuerySchema, response=ProductListSchema)
+def private_get_products(args):
+    """List product ids, ``limit`` after the serial ``offset`` (negative: before it)."""
+    rows = get_db().run(products_db.list_products, instance_serial(), args["limit"],
+                        args.get("offset"))
+    return {"products": rows}
+
+
+@bp.get("/private/products/<product_id>")
+@endpoint(permission="products-read", response=ProductDetailSchema,
+          errors=(E.MERCHANT_GENERIC_PRODUCT_UNKNOWN,))
+def private_get_products_id(product_id):
+    """Show a product, with what is locked and available now."""
+    row = get_db().run(products_db.lookup_product, instance_serial(), product_id, now_us())
+    if row is None:
+        fail(Status.UNKNOWN, product_id)
+    return product_detail(row)
+
+
+@bp.patch("/private/products/<product_id>")
+@endpoint(permission="products-write", body=ProductPatchDetailSchema, status=204,
+          errors=(E.MERCHANT_GENERIC_PRODUCT_UNKNOWN, E.MERCHANT_GENERIC_CATEGORY_UNKNOWN,
+                  E.MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_STOCKED_REDUCED,
+                  E.MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_LOST_EXCEEDS_STOCKS,
+                  E.MERCHANT_PRIVATE_POST_PRODUCTS_LOCK_INSUFFICIENT_STOCKS))
+def private_patch_products_id(product_id, body):
+    """Change a product; absent fields stay, counters never decrease."""
+    status, field = get_db().run(products_db.update_product, instance_serial(), product_id,
+                                 body, now_us())
+    if status is not Status.OK:
+        fail(status, product_id if field is None else field, field)
+
+
+@bp.delete("/private/products/<product_id>")
+@endpoint(permission="products-write", query=ProductDeleteQuerySchema, status=204,
+          errors=(E.MERCHANT_GENERIC_PRODUCT_UNKNOWN,
+                  E.MERCHANT_PRIVATE_DELETE_PRODUCTS_CONFLICTING_LOCK))
+def private_delete_products_id(product_id, args):
+    """Delete a product; while it is held only with ``?force=yes``."""
+    status = get_db().run(products_db.delete_product, instance_serial(), product_id,
+                          now_us(), force=args["force"] == "yes")
+    if status is not Status.OK:
+        fail(status, product_id)

@@ -13,6 +13,47 @@ class BaseSchema(Schema):
         unknown = EXCLUDE
 
 
+def check_text(value: str) -> str:
+    """Reject what PostgreSQL cannot store: NUL and unpaired surrogates."""
+    if "\x00" in value:
+        raise ValidationError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("must be valid Unicode (no unpaired surrogates)") from None
+    return value
+
+
+def check_json(value, depth=0):
+    """Apply :func:`check_text` to every string (keys too) of a JSON value."""
+    if depth > 32:
+        raise ValidationError("nested too deeply")
+    if isinstance(value, str):
+        check_text(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_text(key)
+            check_json(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            check_json(item, depth + 1)
+    return value
+
+
+class Text(fields.String):
+    """A JSON string PostgreSQL can store (no NUL, no unpaired surrogates)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return check_text(super()._deserialize(value, attr, data, **kwargs))
+
+
+class JsonObject(fields.Dict):
+    """A JSON object stored as sent (JSONB): every string in it must be storable."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return check_json(super()._deserialize(value, attr, data, **kwargs))
+
+
 class StrictInteger(fields.Integer):
     """A JSON integer: no strings, floats or booleans."""
 

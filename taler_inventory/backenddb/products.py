@@ -1,0 +1,259 @@
+"""Database operations on products: insert, lookup, list, update, delete, catalogue.
+
+Products code never writes ``products.reserved`` (the hold operations own it); it
+reads it to tell how much is locked: ``reserved`` minus the holds that have expired
+but are not reclaimed yet, a sum that touches expired rows only.
+"""
+import enum
+
+from psycopg.types.json import Jsonb
+
+from ..schemas.products import excess_precision, precision_of
+
+#: The columns of a product's details; ``%(now)s`` must be bound.
+DETAIL_COLUMNS = """p.product_serial, p.product_id, p.product_name, p.description,
+    p.description_i18n, p.unit, p.unit_allow_fraction, p.unit_precision_level,
+    p.unit_price, p.image, p.taxes, p.address, p.next_restock, p.minimum_age,
+    p.unit_minimum_quantity, p.total_stock, p.total_sold, p.total_lost, p.reserved,
+    GREATEST(0, p.reserved - COALESCE(
+      (SELECT sum(h.quantity) FROM holds h
+        WHERE h.product_serial = p.product_serial AND h.expiration <= %(now)s), 0)) AS locked,
+    ARRAY(SELECT pc.category_serial FROM product_categories pc
+           WHERE pc.product_serial = p.product_serial
+           ORDER BY pc.category_serial) AS categories"""
+
+#: Request keys stored as columns of the same name (JSON ones are wrapped).
+_PLAIN = ("product_name", "description", "unit", "unit_allow_fraction",
+          "unit_precision_level", "image", "next_restock", "minimum_age",
+          "total_stock", "total_sold", "total_lost")
+_JSON = ("description_i18n", "taxes", "address")
+
+
+class Status(enum.Enum):
+    """Outcomes of product operations, for the view to map onto HTTP."""
+
+    OK = "ok"
+    CREATED = "created"
+    UNKNOWN = "unknown"
+    CATEGORY_UNKNOWN = "category_unknown"
+    CONFLICT = "conflict"
+    STOCK_REDUCED = "stock_reduced"
+    SOLD_REDUCED = "sold_reduced"
+    LOST_REDUCED = "lost_reduced"
+    LOST_EXCEEDS_STOCK = "lost_exceeds_stock"
+    SOLD_EXCEEDS_HELD = "sold_exceeds_held"
+    PRECISION = "precision"
+    LOCKED = "locked"
+
+
+def _columns(product: dict) -> dict:
+    """Column values of the request keys present in ``product``."""
+    cols = {k: product[k] for k in _PLAIN if k in product}
+    cols.update({k: Jsonb(product[k]) for k in _JSON if k in product})
+    if "unit_price" in product:
+        cols["unit_price"] = Jsonb([str(a) for a in product["unit_price"]])
+    if "minimum_quantity" in product:
+        cols["unit_minimum_quantity"] = product["minimum_quantity"]
+    return cols
+
+
+def _categories_exist(conn, instance_serial: int, categories: list[int]) -> bool:
+    """Check the categories belong to the instance and keep them until commit."""
+    if not categories:
+        return True
+    rows = conn.execute(
+        """SELECT category_serial FROM categories
+            WHERE instance_serial = %s AND category_serial = ANY(%s)
+            ORDER BY category_serial FOR KEY SHARE""",
+        (instance_serial, categories)).fetchall()
+    return len(rows) == len(categories)
+
+
+def _set_categories(conn, instance_serial, product_serial, categories, *, replace):
+    if replace:
+        conn.execute("DELETE FROM product_categories WHERE product_serial = %s",
+                     (product_serial,))
+    if categories:
+        conn.execute(
+            """INSERT INTO product_categories (product_serial, category_serial, instance_serial)
+               SELECT %s, c, %s FROM unnest(%s::INT8[]) AS c""",
+            (product_serial, instance_serial, categories))
+
+
+def _same_product(row, product: dict) -> bool:
+    """Whether an existing product has the details a creation request asks for.
+
+    The counters sold and lost move with business, so they only count if sent.
+    """
+    wanted = _columns(product)
+    for column, value in wanted.items():
+        stored = row[column]
+        if isinstance(value, Jsonb):
+            value = value.obj
+        if stored != value:
+            return False
+    return row["categories"] == product["categories"]
+
+
+def insert_product(conn, instance_serial: int, product: dict, now: int) -> Status:
+    """Create a product; CREATED, OK (identical one exists), CONFLICT, CATEGORY_UNKNOWN."""
+    with conn.transaction():
+        if not _categories_exist(conn, instance_serial, product["categories"]):
+            return Status.CATEGORY_UNKNOWN
+        cols = _columns(product)
+        cols["instance_serial"] = instance_serial
+        cols["product_id"] = product["product_id"]
+        names = ", ".join(cols)
+        values = ", ".join(f"%({k})s" for k in cols)
+        row = conn.execute(
+            f"""INSERT INTO products ({names}) VALUES ({values})
+                ON CONFLICT (instance_serial, product_id) DO NOTHING
+                RETURNING product_serial""", cols).fetchone()
+        if row is not None:
+            _set_categories(conn, instance_serial, row["product_serial"],
+                            product["categories"], replace=False)
+            return Status.CREATED
+        existing = lookup_product(conn, instance_serial, product["product_id"], now)
+        return Status.OK if _same_product(existing, product) else Status.CONFLICT
+
+
+def lookup_product(conn, instance_serial: int, product_id: str, now: int):
+    """The details row of a product, or None."""
+    return conn.execute(
+        f"""SELECT {DETAIL_COLUMNS} FROM products p
+             WHERE p.instance_serial = %(instance)s AND p.product_id = %(id)s""",
+        {"instance": instance_serial, "id": product_id, "now": now}).fetchone()
+
+
+def list_products(conn, instance_serial: int, limit: int, offset: int | None):
+    """Product ids and serials after ``offset`` (before it when ``limit`` < 0)."""
+    if limit >= 0:
+        return conn.execute(
+            """SELECT product_id, product_serial FROM products
+                WHERE instance_serial = %s AND product_serial > %s
+                ORDER BY product_serial LIMIT %s""",
+            (instance_serial, 0 if offset is None else offset, limit)).fetchall()
+    return conn.execute(
+        """SELECT product_id, product_serial FROM products
+            WHERE instance_serial = %s AND product_serial < %s
+            ORDER BY product_serial DESC LIMIT %s""",
+        (instance_serial, 2**63 - 1 if offset is None else offset, -limit)).fetchall()
+
+
+def _precision(row, changes: dict) -> int:
+    allow = changes.get("unit_allow_fraction", row["unit_allow_fraction"])
+    if "unit_precision_level" in changes:
+        level = changes["unit_precision_level"]
+    elif row["unit_allow_fraction"]:
+        level = row["unit_precision_level"]
+    else:
+        level = None  # fractions newly allowed: the default precision
+    return precision_of(allow, level)
+
+
+def _check_update(row, changes: dict, precision: int):
+    """Validate a patch against the locked row; (status, field) or None if fine."""
+    old_stock = row["total_stock"]
+    stock = changes.get("total_stock", old_stock)
+    sold = changes.get("total_sold", row["total_sold"])
+    lost = changes.get("total_lost", row["total_lost"])
+    if "total_stock" in changes and stock is not None and (
+            old_stock is None or stock < old_stock):
+        return Status.STOCK_REDUCED, "unit_total_stock"
+    if sold < row["total_sold"]:
+        return Status.SOLD_REDUCED, "unit_total_sold"
+    if lost < row["total_lost"]:
+        return Status.LOST_REDUCED, "unit_total_lost"
+    if stock is not None and sold + lost > stock:
+        return Status.LOST_EXCEEDS_STOCK, "unit_total_lost"
+    if stock is not None and sold + row["reserved"] > stock:
+        return Status.SOLD_EXCEEDS_HELD, "unit_total_sold"
+    field = excess_precision(changes, precision)
+    if field is None and excess_precision(
+            {"total_stock": stock, "total_sold": sold, "total_lost": lost,
+             "minimum_quantity": row["unit_minimum_quantity"]}, precision):
+        field = ("unit_precision_level" if "unit_precision_level" in changes
+                 else "unit_allow_fraction")
+    if field is not None:
+        return Status.PRECISION, field
+    return None
+
+
+def update_product(conn, instance_serial: int, product_id: str, changes: dict, now: int):
+    """Apply a patch under the product's row lock; return (Status, field or None)."""
+    with conn.transaction():
+        row = conn.execute(
+            """SELECT product_serial, unit_allow_fraction, unit_precision_level,
+                      unit_minimum_quantity, total_stock, total_sold, total_lost, reserved
+                 FROM products WHERE instance_serial = %s AND product_id = %s
+                  FOR NO KEY UPDATE""", (instance_serial, product_id)).fetchone()
+        if row is None:
+            return Status.UNKNOWN, None
+        if "categories" in changes and not _categories_exist(
+                conn, instance_serial, changes["categories"]):
+            return Status.CATEGORY_UNKNOWN, "categories"
+        precision = _precision(row, changes)
+        problem = _check_update(row, changes, precision)
+        if problem is not None:
+            return problem
+        cols = _columns(changes)
+        cols["unit_allow_fraction"] = changes.get("unit_allow_fraction",
+                                                  row["unit_allow_fraction"])
+        cols["unit_precision_level"] = precision
+        assignments = ", ".join(f"{k} = %({k})s" for k in cols)
+        cols["serial"] = row["product_serial"]
+        conn.execute(f"UPDATE products SET {assignments} WHERE product_serial = %(serial)s",
+                     cols)
+        if "categories" in changes:
+            _set_categories(conn, instance_serial, row["product_serial"],
+                            changes["categories"], replace=True)
+        return Status.OK, None
+
+
+def delete_product(conn, instance_serial: int, product_id: str, now: int, *,
+                   force: bool) -> Status:
+    """Delete a product: LOCKED while a live hold exists, unless ``force``.
+
+    Its holds go with it (cascade); the cart-lock rows among them are taken off
+    the instance's lock count, under the same advisory lock as lock operations.
+    """
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock_shared(instance_lock_key(%s))",
+                     (instance_serial,))
+        row = conn.execute(
+            """SELECT product_serial FROM products
+                WHERE instance_serial = %s AND product_id = %s FOR UPDATE""",
+            (instance_serial, product_id)).fetchone()
+        if row is None:
+            return Status.UNKNOWN
+        serial = row["product_serial"]
+        if not force:
+            held = conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM holds WHERE product_serial = %s"
+                " AND expiration > %s) AS held", (serial, now)).fetchone()["held"]
+            if held:
+                return Status.LOCKED
+        carts = conn.execute(
+            """WITH gone AS (DELETE FROM holds WHERE product_serial = %s
+                             RETURNING lock_uuid)
+               SELECT count(lock_uuid) AS carts FROM gone""", (serial,)).fetchone()["carts"]
+        conn.execute("DELETE FROM products WHERE product_serial = %s", (serial,))
+        if carts:
+            conn.execute("SELECT adjust_active_locks(%s, %s)", (instance_serial, -carts))
+        return Status.OK
+
+
+def pos_catalogue(conn, instance_serial: int, now: int):
+    """Every product with its details and every category, from one snapshot."""
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        products = conn.execute(
+            f"""SELECT {DETAIL_COLUMNS} FROM products p
+                 WHERE p.instance_serial = %(instance)s ORDER BY p.product_serial""",
+            {"instance": instance_serial, "now": now}).fetchall()
+        categories = conn.execute(
+            """SELECT category_serial, name, name_i18n FROM categories
+                WHERE instance_serial = %s ORDER BY category_serial""",
+            (instance_serial,)).fetchall()
+    return products, categories
+

@@ -1,0 +1,257 @@
+"""Schemas of products: creation, patch, details, listings and the POS catalogue.
+
+Requests load into plain dicts of exact values: quantities are Decimals (None is
+unlimited stock), prices :class:`~taler_inventory.amount.Amount` lists, times
+microseconds.  Each ``unit_X`` field is merged with its legacy twin ``X`` into the
+key ``X``.  Responses are built by :func:`product_detail` from a database row and
+always carry both twins.
+"""
+from decimal import Decimal
+
+from marshmallow import ValidationError, fields, post_load, validate
+
+from .. import quantity as q
+from ..amount import Amount
+from .common import (AmountField, BaseSchema, DecimalQuantity, JsonObject, LegacyQuantity,
+                     QueryInteger, StrictBoolean, StrictInteger, Text, Timestamp,
+                     merge_quantity)
+
+PRODUCT_ID = [validate.Length(min=1, max=128),
+              validate.Regexp(r"^[^/]*$", error="must not contain '/'")]
+
+#: Quantity fields: (legacy name, may be unlimited).  The unit name is "unit_" + it.
+QUANTITIES = {"total_stock": True, "total_sold": False, "total_lost": False,
+              "minimum_quantity": False}
+
+#: The precision of a product whose fractions are allowed, unless it says otherwise.
+DEFAULT_FRACTION_PRECISION = 6
+
+
+def precision_of(allow_fraction: bool, level: int | None) -> int:
+    """The fraction digits a product's quantities may have."""
+    if not allow_fraction:
+        return 0
+    return DEFAULT_FRACTION_PRECISION if level is None else level
+
+
+def excess_precision(values: dict, precision: int) -> str | None:
+    """The wire name of the first quantity in ``values`` with too many fraction digits."""
+    for legacy in QUANTITIES:
+        value = values.get(legacy)
+        if value is not None and q.fraction_digits(value) > precision:
+            return "unit_" + legacy
+    return None
+
+
+class TaxSchema(BaseSchema):
+    name = Text(required=True, validate=validate.Length(max=1024))
+    tax = AmountField(required=True)
+
+
+class ProductFieldsSchema(BaseSchema):
+    """Every field a product can be created or patched with."""
+
+    product_name = Text(validate=validate.Length(min=1, max=1024))
+    description = Text(validate=validate.Length(max=64 * 1024))
+    description_i18n = JsonObject(keys=Text(validate=validate.Length(max=64)),
+                                  values=Text(validate=validate.Length(max=64 * 1024)))
+    unit = Text(validate=validate.Length(max=128))
+    unit_allow_fraction = StrictBoolean()
+    unit_precision_level = StrictInteger(validate=validate.Range(min=0, max=6))
+    unit_price = fields.List(AmountField(), validate=validate.Length(max=32))
+    price = AmountField()
+    image = Text()
+    taxes = fields.List(fields.Nested(TaxSchema), validate=validate.Length(max=64))
+    address = JsonObject()
+    categories = fields.List(StrictInteger(validate=validate.Range(min=1, max=2**63 - 1)),
+                             validate=validate.Length(max=1024))
+    next_restock = Timestamp()
+    minimum_age = StrictInteger(validate=validate.Range(min=0, max=2**31 - 1))
+    unit_total_stock = DecimalQuantity(allow_unlimited=True)
+    total_stock = LegacyQuantity(allow_unlimited=True)
+    unit_total_sold = DecimalQuantity()
+    total_sold = LegacyQuantity()
+    unit_total_lost = DecimalQuantity()
+    total_lost = LegacyQuantity()
+    unit_minimum_quantity = DecimalQuantity()
+    minimum_quantity = LegacyQuantity()
+
+    @post_load
+    def _load(self, data, **kwargs):
+        return self.complete(self.normalize(data))
+
+    def complete(self, data: dict) -> dict:
+        """Apply the defaults of the request kind (none for a patch)."""
+        return data
+
+    @staticmethod
+    def normalize(data: dict) -> dict:
+        for legacy, unlimited in QUANTITIES.items():
+            sent = "unit_" + legacy in data or legacy in data
+            value = merge_quantity(data, "unit_" + legacy, legacy, allow_unlimited=unlimited)
+            if sent:
+                data[legacy] = value
+        if "unit_price" in data or "price" in data:
+            data["unit_price"] = _merge_prices(data.pop("unit_price", None),
+                                               data.pop("price", None))
+        if "categories" in data:
+            data["categories"] = sorted(set(data["categories"]))
+        if "taxes" in data:
+            data["taxes"] = [{"name": t["name"], "tax": str(t["tax"])} for t in data["taxes"]]
+        return data
+
+
+def _merge_prices(unit_price: list | None, price: Amount | None) -> list[Amount]:
+    """The price list: ``unit_price``, or ``[price]``; when both, they must agree."""
+    if unit_price is None:
+        return [price]
+    if not unit_price:
+        raise ValidationError("must list at least the base price", "unit_price")
+    if len({a.currency for a in unit_price}) != len(unit_price):
+        raise ValidationError("must not list a currency twice", "unit_price")
+    if price is not None and price != unit_price[0]:
+        raise ValidationError("unit_price and price disagree (price is the first unit_price)",
+                              "unit_price")
+    return unit_price
+
+
+class ProductAddDetailSchema(ProductFieldsSchema):
+    """``POST /private/products``: description, unit, a price and the stock are required."""
+
+    product_id = Text(required=True, validate=PRODUCT_ID)
+    description = Text(required=True, validate=validate.Length(max=64 * 1024))
+    unit = Text(required=True, validate=validate.Length(max=128))
+
+    def complete(self, data: dict) -> dict:
+        if "unit_price" not in data:
+            raise ValidationError("Missing data for required field.", "unit_price")
+        if "total_stock" not in data:
+            raise ValidationError("Missing data for required field.", "unit_total_stock")
+        data.setdefault("product_name", data["product_id"])
+        data.setdefault("description_i18n", {})
+        data["unit_allow_fraction"] = allow = data.get("unit_allow_fraction", False)
+        data["unit_precision_level"] = precision = precision_of(
+            allow, data.get("unit_precision_level"))
+        data.setdefault("image", "")
+        data.setdefault("taxes", [])
+        data.setdefault("address", {})
+        data.setdefault("categories", [])
+        data.setdefault("next_restock", None)
+        data.setdefault("minimum_age", None)
+        data.setdefault("minimum_quantity", Decimal(0))
+        field = excess_precision(data, precision)
+        if field is not None:
+            raise ValidationError(f"has more fraction digits than the product allows"
+                                  f" ({precision})", field)
+        return data
+
+
+class ProductPatchDetailSchema(ProductFieldsSchema):
+    """``PATCH /private/products/$ID``: absent fields stay as they are."""
+
+
+class ProductDetailSchema(BaseSchema):
+    """A product as ``GET /private/products/$ID`` shows it (with both twins)."""
+
+    product_name = fields.String()
+    description = fields.String()
+    description_i18n = fields.Dict()
+    unit = fields.String()
+    unit_allow_fraction = fields.Boolean()
+    unit_precision_level = fields.Integer()
+    unit_price = fields.List(fields.String())
+    price = fields.String()
+    image = fields.String()
+    taxes = fields.List(fields.Dict())
+    address = fields.Dict()
+    categories = fields.List(fields.Integer())
+    next_restock = Timestamp()
+    minimum_age = fields.Integer()
+    unit_total_stock = DecimalQuantity(metadata={"description": '"-1": unlimited'})
+    total_stock = fields.Integer()
+    unit_total_sold = DecimalQuantity()
+    total_sold = fields.Integer()
+    unit_total_lost = DecimalQuantity()
+    total_lost = fields.Integer()
+    unit_total_locked = DecimalQuantity(metadata={"description": "extension"})
+    total_locked = fields.Integer(metadata={"description": "extension"})
+    unit_total_available = DecimalQuantity(metadata={"description": "extension"})
+    total_available = fields.Integer(metadata={"description": "extension"})
+    unit_minimum_quantity = DecimalQuantity(metadata={"description": "extension"})
+    minimum_quantity = fields.Integer(metadata={"description": "extension"})
+
+
+class PosProductSchema(ProductDetailSchema):
+    product_id = fields.String()
+    product_serial = fields.Integer()
+
+
+def product_detail(row, *, with_id=False) -> dict:
+    """The details of a product from its database row (see backenddb.products)."""
+    stock = row["total_stock"]
+    locked = row["locked"]
+    if stock is None:
+        available = None
+    else:
+        available = max(Decimal(0), stock - row["total_sold"] - row["total_lost"] - locked)
+    prices = row["unit_price"]
+    detail = {
+        "product_name": row["product_name"],
+        "description": row["description"],
+        "description_i18n": row["description_i18n"],
+        "unit": row["unit"],
+        "unit_allow_fraction": row["unit_allow_fraction"],
+        "unit_precision_level": row["unit_precision_level"],
+        "unit_price": prices,
+        "price": prices[0] if prices else None,
+        "image": row["image"],
+        "taxes": row["taxes"],
+        "address": row["address"],
+        "categories": row["categories"],
+    }
+    if row["next_restock"] is not None:
+        detail["next_restock"] = row["next_restock"]
+    if row["minimum_age"] is not None:
+        detail["minimum_age"] = row["minimum_age"]
+    for name, value in (("total_stock", stock), ("total_sold", row["total_sold"]),
+                        ("total_lost", row["total_lost"]), ("total_locked", locked),
+                        ("total_available", available),
+                        ("minimum_quantity", row["unit_minimum_quantity"])):
+        detail["unit_" + name] = value
+        detail[name] = q.legacy(value)
+    if with_id:
+        detail["product_id"] = row["product_id"]
+        detail["product_serial"] = row["product_serial"]
+    return detail
+
+
+class ProductListQuerySchema(BaseSchema):
+    limit = QueryInteger(load_default=20, validate=validate.Range(min=-1000, max=1000))
+    offset = QueryInteger(validate=validate.Range(min=0, max=2**63 - 1))
+
+
+class ProductListEntrySchema(BaseSchema):
+    product_id = fields.String()
+    product_serial = fields.Integer()
+
+
+class ProductListSchema(BaseSchema):
+    products = fields.List(fields.Nested(ProductListEntrySchema))
+
+
+class ProductDeleteQuerySchema(BaseSchema):
+    force = fields.String(load_default="no", validate=validate.OneOf(["yes", "no"]))
+
+
+class PosCategorySchema(BaseSchema):
+    id = fields.Integer()
+    category_id = fields.Integer()
+    name = fields.String()
+    name_i18n = fields.Dict()
+
+
+class PosSchema(BaseSchema):
+    """``GET /private/pos``: the whole catalogue in one answer."""
+
+    products = fields.List(fields.Nested(PosProductSchema))
+    categories = fields.List(fields.Nested(PosCategorySchema))
