@@ -26,8 +26,9 @@ _ORDER_MGMT = _ORDER_SIMPLE | {"orders-refund"}
 #: Scope name -> permissions (without the ``:refreshable`` suffix).
 SCOPES = {
     "readonly": READ_PERMISSIONS,
-    "all": ALL_PERMISSIONS,
-    "write": ALL_PERMISSIONS,
+    # Refreshing is never implied: only the ":refreshable" suffix grants it.
+    "all": ALL_PERMISSIONS - {"token-refresh"},
+    "write": ALL_PERMISSIONS - {"token-refresh"},
     "order-simple": _ORDER_SIMPLE,
     "order-pos": _ORDER_POS,
     "order-mgmt": _ORDER_MGMT,

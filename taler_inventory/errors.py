@@ -43,6 +43,7 @@ class ErrorCode(enum.Enum):
     MERCHANT_PRIVATE_DELETE_ORDERS_AWAITING_PAYMENT = (2520, 409, "The order is awaiting payment and cannot be deleted.")
     MERCHANT_PRIVATE_DELETE_ORDERS_ALREADY_PAID = (2521, 409, "The order is paid and cannot be deleted.")
     MERCHANT_PRIVATE_POST_INSTANCES_ALREADY_EXISTS = (2600, 409, "An instance with this id exists with other details.")
+    MERCHANT_PRIVATE_POST_INSTANCES_PURGE_REQUIRED = (2603, 409, "An instance with this id was deleted; purge it first.")
     MERCHANT_PRIVATE_POST_PRODUCTS_CONFLICT_PRODUCT_EXISTS = (2650, 409, "A product with this id exists with other details.")
     MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_LOST_REDUCED = (2660, 409, "total_lost would decrease.")
     MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_LOST_EXCEEDS_STOCKS = (2661, 400, "total_lost exceeds stock minus sold.")
@@ -56,6 +57,7 @@ class ErrorCode(enum.Enum):
     INVENTORY_LOCK_UUID_UNKNOWN = (9603, 404, "No live lock is held under this lock_uuid.")
     INVENTORY_TOKEN_UNKNOWN = (9604, 404, "There is no access token with this serial.")
     INVENTORY_ORDER_PAYMENT_STOCK_GONE = (9605, 410, "The order's pay deadline passed and its stock is gone.")
+    INVENTORY_ADMIN_INSTANCE_PROTECTED = (9606, 409, "The admin instance cannot be deleted.")
 
     def __init__(self, number, http_status, hint):
         self.number = number

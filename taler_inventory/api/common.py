@@ -35,7 +35,9 @@ def endpoint(*, permission=None, body=None, query=None, response=None, status=20
     """Declare an endpoint: its permission, request and response schemas.
 
     ``permission`` None means no authentication (the view may do its own);
-    ``instance`` False means the URL is not instance-scoped (``/config``).
+    ``instance`` False means the URL is not instance-scoped (``/config``,
+    ``/management/...``): a permission there needs a token of the admin instance.
+    Authentication comes before the body is parsed.
     """
     body_schema = body() if isinstance(body, type) else body
     query_schema = query() if isinstance(query, type) else query
@@ -44,9 +46,8 @@ def endpoint(*, permission=None, body=None, query=None, response=None, status=20
     def decorate(view):
         @functools.wraps(view)
         def wrapper(**kwargs):
-            if instance:
-                if permission is not None:
-                    authenticate(permission)
+            if permission is not None:
+                authenticate(permission, instance=None if instance else ADMIN_INSTANCE)
             if query_schema is not None:
                 kwargs["args"] = load(query_schema, request.args.to_dict(), location="query")
             if body_schema is not None:

@@ -7,7 +7,7 @@ from ..errors import ErrorCode, TalerError
 from ..schemas.instances import (EXTRA_FIELDS, InstanceConfigurationSchema, InstanceDetailsSchema,
                                  InstanceListSchema, InstanceReconfigurationSchema)
 from ..timeutil import US_PER_S
-from .common import ADMIN_INSTANCE, authenticate, endpoint
+from .common import ADMIN_INSTANCE, endpoint
 from .instance_common import details, passwords, reconfigure
 
 bp = Blueprint("management", __name__)
@@ -15,10 +15,6 @@ bp = Blueprint("management", __name__)
 DAY = 24 * 3600 * US_PER_S
 DEFAULT_PAY_DELAY = DAY
 DEFAULT_MAX_LOCK_DURATION = DAY
-
-
-def _admin(permission):
-    authenticate(permission, instance=ADMIN_INSTANCE)
 
 
 def _same_settings(row, body) -> bool:
@@ -36,10 +32,10 @@ def _same_settings(row, body) -> bool:
 
 
 @bp.post("/management/instances")
-@endpoint(instance=False, body=InstanceConfigurationSchema, status=204)
+@endpoint(instance=False, permission="instances-write", body=InstanceConfigurationSchema,
+          status=204, errors=(ErrorCode.MERCHANT_PRIVATE_POST_INSTANCES_ALREADY_EXISTS,))
 def management_post_instances(body):
     """Create an instance (the same id with identical settings again: 204)."""
-    _admin("instances-write")
     created = get_db().run(
         instances_db.insert_instance, instance_id=body["id"], name=body["name"],
         password_hash=passwords().hash(body["auth"]["password"]),
@@ -50,16 +46,17 @@ def management_post_instances(body):
     if created:
         return None
     row = get_db().run(instances_db.lookup_instance, body["id"])
-    if row is not None and not row["deleted"] and _same_settings(row, body):
+    if row is not None and row["deleted"]:
+        raise TalerError(ErrorCode.MERCHANT_PRIVATE_POST_INSTANCES_PURGE_REQUIRED, body["id"])
+    if row is not None and _same_settings(row, body):
         return None
     raise TalerError(ErrorCode.MERCHANT_PRIVATE_POST_INSTANCES_ALREADY_EXISTS, body["id"])
 
 
 @bp.get("/management/instances")
-@endpoint(instance=False, response=InstanceListSchema)
+@endpoint(instance=False, permission="instances-read", response=InstanceListSchema)
 def management_get_instances():
-    """List every instance."""
-    _admin("instances-read")
+    """List every instance, the deleted (disabled) ones too."""
     rows = get_db().run(instances_db.list_instances)
     return {"instances": [
         {"id": r["instance_id"], "name": r["name"], "deleted": r["deleted"],
@@ -70,35 +67,35 @@ def management_get_instances():
 
 def _live_instance(instance_id):
     row = get_db().run(instances_db.lookup_instance, instance_id)
-    if row is None:
+    if row is None or row["deleted"]:
         raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, instance_id)
     return row
 
 
 @bp.get("/management/instances/<instance_id_>")
-@endpoint(instance=False, response=InstanceDetailsSchema)
+@endpoint(instance=False, permission="instances-read", response=InstanceDetailsSchema,
+          errors=(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN,))
 def management_get_instances_id(instance_id_):
     """Show one instance."""
-    _admin("instances-read")
     return details(_live_instance(instance_id_))
 
 
 @bp.patch("/management/instances/<instance_id_>")
-@endpoint(instance=False, body=InstanceReconfigurationSchema, status=204)
+@endpoint(instance=False, permission="instances-write", body=InstanceReconfigurationSchema,
+          status=204, errors=(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN,))
 def management_patch_instances_id(instance_id_, body):
     """Reconfigure an instance; absent fields stay."""
-    _admin("instances-write")
     reconfigure(instance_id_, body)
 
 
 @bp.delete("/management/instances/<instance_id_>")
-@endpoint(instance=False, status=204)
+@endpoint(instance=False, permission="instances-write", status=204,
+          errors=(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN,
+                  ErrorCode.INVENTORY_ADMIN_INSTANCE_PROTECTED))
 def management_delete_instances_id(instance_id_):
     """Disable an instance, or remove it and its data with ``?purge=YES``."""
-    _admin("instances-write")
     purge = request.args.get("purge") == "YES"
     if instance_id_ == ADMIN_INSTANCE:
-        raise TalerError(ErrorCode.GENERIC_PARAMETER_MALFORMED, "instance_id",
-                         hint="The admin instance cannot be deleted.", http_status=409)
+        raise TalerError(ErrorCode.INVENTORY_ADMIN_INSTANCE_PROTECTED, instance_id_)
     if not get_db().run(instances_db.delete_instance, instance_id_, purge=purge):
         raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, instance_id_)

@@ -67,7 +67,10 @@ def private_post_token(body):
     """Obtain an access token (Basic auth with the password, or a refreshable token)."""
     allowed = _authenticate_for_token()
     base, refreshable = auth.parse_scope(body["scope"])
-    wanted = auth.permissions(body["scope"])
+    # Older clients ask with a flag instead of the scope suffix: the same thing.
+    refreshable = refreshable or body.get("refreshable", False)
+    scope = base + auth.REFRESHABLE_SUFFIX if refreshable else base
+    wanted = auth.permissions(scope)
     if not wanted <= allowed:
         raise TalerError(ErrorCode.GENERIC_TOKEN_PERMISSION_INSUFFICIENT,
                          "the new token may not have more permissions than the current one")
@@ -75,10 +78,10 @@ def private_post_token(body):
     expiration = add(now, body.get("duration", DEFAULT_DURATION))
     token, token_hash = auth.new_token()
     get_db().run(tokens_db.insert_token, instance_serial=g.instance["instance_serial"],
-                 token_hash=token_hash, scope=body["scope"], refreshable=refreshable,
+                 token_hash=token_hash, scope=scope, refreshable=refreshable,
                  creation_time=now, expiration=expiration,
                  description=body.get("description"))
-    return {"access_token": token, "scope": body["scope"], "expiration": expiration,
+    return {"access_token": token, "scope": scope, "expiration": expiration,
             "refreshable": refreshable}
 
 
@@ -87,9 +90,9 @@ def private_post_token(body):
 def private_delete_token():
     """Revoke the token this request presents."""
     token = bearer_token()
-    if token is None:
-        raise TalerError(ErrorCode.MERCHANT_GENERIC_UNAUTHORIZED)
-    row = get_db().run(instances_db.lookup_instance_auth, instance_id(), auth.hash_token(token))
+    # The instance first (404/2000), also when no token was sent.
+    row = get_db().run(instances_db.lookup_instance_auth, instance_id(),
+                       auth.hash_token(token) if token else None)
     if row is None:
         raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, instance_id())
     if row["token_serial"] is None or row["token_expiration"] <= now_us():

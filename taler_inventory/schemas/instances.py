@@ -1,5 +1,5 @@
 """Schemas of instances: creation, reconfiguration, details and listings."""
-from marshmallow import ValidationError, fields, validate, validates
+from marshmallow import fields, post_load, validate, validates
 
 from .common import BaseSchema, RelativeTime, StrictBoolean, StrictInteger
 
@@ -48,12 +48,14 @@ class InstanceConfigurationSchema(InstanceSettingsSchema):
 class InstanceReconfigurationSchema(InstanceSettingsSchema):
     """``PATCH /management/instances/$ID`` and ``PATCH /private``: absent fields stay."""
 
-    max_active_locks = fields.Raw()  # an integer, or null to lift the cap
+    # A new cap, or -1 to lift it (null, like every null, means "unchanged").
+    max_active_locks = StrictInteger(validate=validate.Range(min=-1, max=2**62))
 
-    @validates("max_active_locks")
-    def _cap(self, value, **kwargs):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            raise ValidationError("max_active_locks must be a non-negative integer or null")
+    @post_load
+    def _lift_cap(self, data, **kwargs):
+        if data.get("max_active_locks") == -1:
+            data["max_active_locks"] = None
+        return data
 
 
 class AuthChangeSchema(BaseSchema):

@@ -2,7 +2,7 @@
 from marshmallow import fields, validate
 
 from .. import auth
-from .common import BaseSchema, RelativeTime, Timestamp
+from .common import BaseSchema, RelativeTime, StrictBoolean, Timestamp
 
 
 def _known_scope(value):
@@ -16,7 +16,7 @@ class TokenRequestSchema(BaseSchema):
     scope = fields.String(required=True, validate=_known_scope)
     duration = RelativeTime()
     description = fields.String(validate=validate.Length(max=1024))
-    refreshable = fields.Boolean()
+    refreshable = StrictBoolean()  # older clients: same as the ":refreshable" suffix
 
 
 class TokenResponseSchema(BaseSchema):

@@ -1,0 +1,68 @@
+"""Scopes, permissions, token secrets and password hashing (no database)."""
+import pytest
+
+from taler_inventory import auth
+
+READS = {"products-read", "orders-read", "instances-read"}
+EVERYTHING = READS | {"products-write", "products-lock", "orders-write", "orders-refund",
+                      "instances-write", "token-refresh"}
+ORDER_SIMPLE = {"orders-read", "orders-write"}
+ORDER_POS = ORDER_SIMPLE | {"products-read", "products-lock"}
+ORDER_MGMT = ORDER_SIMPLE | {"orders-refund"}
+
+#: SPEC §2, written out by hand so the table in auth.py is checked, not copied.
+EXPECTED = {
+    "readonly": READS,
+    "all": EVERYTHING - {"token-refresh"},
+    "write": EVERYTHING - {"token-refresh"},
+    "order-simple": ORDER_SIMPLE,
+    "order-pos": ORDER_POS,
+    "order-mgmt": ORDER_MGMT,
+    "order-full": ORDER_POS | ORDER_MGMT,
+}
+
+
+@pytest.mark.parametrize("scope", sorted(EXPECTED))
+def test_scope_grants_exactly_its_permissions(scope):
+    assert auth.permissions(scope) == EXPECTED[scope]
+
+
+@pytest.mark.parametrize("scope", sorted(EXPECTED))
+def test_refreshable_suffix_adds_token_refresh(scope):
+    assert auth.permissions(scope + ":refreshable") == EXPECTED[scope] | {"token-refresh"}
+    assert auth.parse_scope(scope + ":refreshable") == (scope, True)
+    assert auth.parse_scope(scope) == (scope, False)
+
+
+@pytest.mark.parametrize("scope", sorted(EXPECTED))
+@pytest.mark.parametrize("permission", sorted(EVERYTHING))
+def test_every_scope_against_every_permission(scope, permission):
+    granted = permission in auth.permissions(scope)
+    assert granted == (permission in EXPECTED[scope])
+
+
+@pytest.mark.parametrize("scope", ["", "admin", "ALL", "readonly:", ":refreshable",
+                                   "readonly:refreshable:refreshable", "all "])
+def test_unknown_scope_grants_nothing(scope):
+    assert auth.parse_scope(scope) is None
+    assert auth.permissions(scope) == frozenset()
+
+
+def test_token_is_random_and_only_its_hash_is_kept():
+    text, digest = auth.new_token()
+    other, _ = auth.new_token()
+    assert text.startswith("secret-token:") and text != other
+    assert len(text) - len("secret-token:") >= 52  # 32 random bytes in base32
+    assert len(digest) == 32 and text.encode() not in digest
+    assert auth.same_hash(auth.hash_token(text), digest)
+    assert not auth.same_hash(auth.hash_token(other), digest)
+
+
+def test_password_hash_is_salted_and_verifies():
+    passwords = auth.Passwords(time_cost=1, memory_cost=64)
+    first, second = passwords.hash("pw"), passwords.hash("pw")
+    assert first != second and "pw" not in first
+    assert first.startswith("$argon2id$")
+    assert passwords.verify(first, "pw")
+    assert not passwords.verify(first, "wrong")
+    assert not passwords.verify("not a hash", "pw")
