@@ -66,3 +66,11 @@ def product(client, headers, product_id, instance="admin"):
     resp = client.get(f"{prefix(instance)}/private/products/{product_id}", headers=headers)
     assert resp.status_code == 200, resp.get_json()
     return resp.get_json()
+
+
+def lock(client, headers, product_id, lock_uuid="cart-1", seconds=60, instance="admin",
+         **fields):
+    """``POST .../private/products/$ID/lock`` for ``seconds``; return the response."""
+    body = {"lock_uuid": lock_uuid, "duration": {"d_us": seconds * US_PER_S}, **fields}
+    return client.post(f"{prefix(instance)}/private/products/{product_id}/lock", json=body,
+                       headers=headers)
