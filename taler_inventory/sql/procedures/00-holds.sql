@@ -5,6 +5,8 @@
 --    lock, whenever cart-lock rows may be inserted or deleted;
 --  * lock the row of every product whose holds are touched (FOR NO KEY UPDATE),
 --    several products in product_serial order, so transactions never deadlock;
+--  * touch the instance row (active_locks) only after every product row lock,
+--    and lock it before reading active_locks to decide on the cap;
 --  * keep products.reserved equal to the sum of holds.quantity of the product,
 --    and instances.active_locks equal to its number of cart-lock rows while
 --    instances.max_active_locks is set.

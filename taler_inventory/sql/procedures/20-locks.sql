@@ -87,9 +87,16 @@ BEGIN
      WHERE hold_serial = v_own.hold_serial;
     v_reserved := v_reserved - v_own.quantity + in_quantity;
   ELSE
-    SELECT max_active_locks, active_locks INTO v_cap, v_count
+    -- The cap cannot change under our shared advisory lock.
+    SELECT max_active_locks INTO v_cap
       FROM instances WHERE instance_serial = in_instance_serial;
     IF v_cap IS NOT NULL THEN
+      -- Lock the instance row (after the product row, like every caller) before
+      -- reading the count: two new locks on different products must not both
+      -- see room for one.  Uncapped instances never lock or write this row.
+      SELECT active_locks INTO v_count
+        FROM instances WHERE instance_serial = in_instance_serial
+         FOR NO KEY UPDATE;
       IF v_count + 1 > v_cap THEN
         -- The count includes expired rows not reclaimed yet: they do not count.
         SELECT v_count - count(*) INTO v_count
