@@ -7,7 +7,7 @@ from ..backenddb import locks as locks_db
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
 from ..schemas.locks import LOCK_UUID, LockListQuerySchema, LockListSchema, LockRequestSchema
-from ..timeutil import add, now_us
+from ..timeutil import FOREVER, add, now_us
 from .common import endpoint
 
 bp = Blueprint("locks", __name__)
@@ -42,6 +42,9 @@ def _timestamp(us):
                   ErrorCode.INVENTORY_TOO_MANY_LOCKS))
 def private_post_products_id_lock(product_id, body):
     """Lock (or with quantity 0 release) stock of a product for a cart."""
+    if "\x00" in product_id:
+        # No product id holds a NUL, and PostgreSQL cannot even compare one.
+        raise TalerError(ErrorCode.MERCHANT_GENERIC_PRODUCT_UNKNOWN, product_id)
     now = now_us()
     duration = min(body["duration"], g.instance["max_lock_duration"])
     outcome = get_db().run(
@@ -80,10 +83,12 @@ def private_get_locks(args):
         "lock_serial": r["hold_serial"], "lock_uuid": r["lock_uuid"],
         "product_id": r["product_id"], "unit_quantity": q.format(r["quantity"]),
         "quantity": q.legacy(r["quantity"]), "expiration": r["expiration"],
-        "remaining": r["expiration"] - now} for r in rows]}
+        "remaining": FOREVER if r["expiration"] >= FOREVER else r["expiration"] - now}
+        for r in rows]}
 
 
-@bp.delete("/private/locks/<lock_uuid>")
+# path: a lock_uuid may contain "/" (sent as %2F).
+@bp.delete("/private/locks/<path:lock_uuid>")
 @endpoint(permission="products-lock", status=204,
           errors=(ErrorCode.INVENTORY_LOCK_UUID_UNKNOWN,))
 def private_delete_locks_uuid(lock_uuid):

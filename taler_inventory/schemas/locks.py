@@ -4,6 +4,12 @@ from marshmallow import ValidationError, fields, post_load, validate
 from .common import (BaseSchema, DecimalQuantity, LegacyQuantity, QueryInteger, RelativeTime,
                      Timestamp, merge_quantity)
 
+
+def _no_nul(value: str):
+    if "\x00" in value:
+        raise ValidationError("must not contain NUL characters")
+
+
 LOCK_UUID = validate.Regexp(r"^[\x21-\x7e]{1,128}$",
                             error="lock_uuid is 1 to 128 visible ASCII characters")
 
@@ -43,7 +49,7 @@ class OutOfStockSchema(BaseSchema):
 
 class LockListQuerySchema(BaseSchema):
     lock_uuid = fields.String(validate=LOCK_UUID)
-    product_id = fields.String(validate=validate.Length(min=1, max=128))
+    product_id = fields.String(validate=[validate.Length(min=1, max=128), _no_nul])
     limit = QueryInteger(load_default=20, validate=validate.Range(min=-1000, max=1000))
     offset = QueryInteger(validate=validate.Range(min=0, max=2**63 - 1))
 
