@@ -74,3 +74,35 @@ def lock(client, headers, product_id, lock_uuid="cart-1", seconds=60, instance="
     body = {"lock_uuid": lock_uuid, "duration": {"d_us": seconds * US_PER_S}, **fields}
     return client.post(f"{prefix(instance)}/private/products/{product_id}/lock", json=body,
                        headers=headers)
+
+
+def insert_hold(db, product_id, quantity, expiration, *, lock_uuid="cart-1", instance="admin"):
+    """Store a cart lock directly, as the lock operation would (reserved and counter too)."""
+    row = db.execute(
+        """SELECT p.product_serial, p.instance_serial FROM products p
+             JOIN instances i USING (instance_serial)
+            WHERE i.instance_id = %s AND p.product_id = %s""", (instance, product_id)).fetchone()
+    db.execute("""INSERT INTO holds (instance_serial, product_serial, lock_uuid, quantity, expiration)
+                  VALUES (%s, %s, %s, %s, %s)""",
+               (row["instance_serial"], row["product_serial"], lock_uuid, quantity, expiration))
+    db.execute("UPDATE products SET reserved = reserved + %s WHERE product_serial = %s",
+               (quantity, row["product_serial"]))
+    db.execute("UPDATE instances SET active_locks = active_locks + 1"
+               " WHERE instance_serial = %s AND max_active_locks IS NOT NULL",
+               (row["instance_serial"],))
+
+
+def post_order(client, headers, lines=(), lock_uuids=(), instance="admin", **order):
+    """``POST .../private/orders``; ``lines`` are (product_id, unit_quantity) pairs."""
+    body = {"order": {"summary": "an order", **order},
+            "inventory_products": [{"product_id": p, "unit_quantity": str(qty)}
+                                   for p, qty in lines],
+            "lock_uuids": list(lock_uuids)}
+    return client.post(f"{prefix(instance)}/private/orders", json=body, headers=headers)
+
+
+def create_order(client, headers, lines=(), lock_uuids=(), instance="admin", **order) -> str:
+    """Create an order (see :func:`post_order`) and return its order id."""
+    resp = post_order(client, headers, lines, lock_uuids, instance, **order)
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()["order_id"]
