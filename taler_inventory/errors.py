@@ -105,7 +105,11 @@ def _handle_taler_error(err: TalerError):
 
 def _handle_http_exception(exc: HTTPException):
     if exc.code is not None and 300 <= exc.code < 400:
-        return exc  # redirects are not errors
+        # Redirects are not errors; keep the Location, drop werkzeug's HTML page.
+        response = exc.get_response()
+        response.set_data(b"")
+        del response.headers["Content-Type"]
+        return response
     code = _HTTP_TO_CODE.get(exc.code)
     if code is None:
         code = ErrorCode.GENERIC_PARAMETER_MALFORMED if exc.code and exc.code < 500 \

@@ -6,14 +6,16 @@ of the URL is moved to ``flask.g`` before the view runs; ``/instances/admin/...`
 and ``/instances/default/...`` answer 308 with the root path.
 """
 import re
+from urllib.parse import quote
 
-from flask import g, redirect, request
+from flask import current_app, g, request
 
 from ..errors import ErrorCode, TalerError
 from . import categories, config, instance, locks, management, orders, pos, products, tokens
 from .common import ADMIN_INSTANCE
 
 INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]+$")
+ALIAS_PATH = re.compile(r"^/instances/(admin|default)(/.*)?$")
 
 ROOT_BLUEPRINTS = (config.bp, management.bp)
 INSTANCE_BLUEPRINTS = (instance.bp, tokens.bp, products.bp, categories.bp, pos.bp,
@@ -38,14 +40,15 @@ def register(app):
 
     @app.before_request
     def redirect_or_check_instance():
-        if not g.get("instance_in_path"):
-            return None
-        if g.instance_id in (ADMIN_INSTANCE, "default"):
-            prefix = f"/instances/{g.instance_id}"
-            target = request.path[len(prefix):] or "/"
+        # By path, not by route: every URL under an alias redirects, whether or
+        # not it names an endpoint or allows the method.
+        alias = ALIAS_PATH.match(request.path)
+        if alias:
+            target = quote(alias.group(2) or "/", safe="/:@!$&'()*+,;=-._~")
             if request.query_string:
                 target += "?" + request.query_string.decode("latin-1")
-            return redirect(target, code=308)
-        if not INSTANCE_ID.match(g.instance_id):
+            # No body: Flask's redirect() would send an HTML page.
+            return current_app.response_class(status=308, headers={"Location": target})
+        if g.get("instance_in_path") and not INSTANCE_ID.match(g.instance_id):
             raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, g.instance_id)
         return None

@@ -134,36 +134,46 @@ def raw_body() -> bytes:
     limit = current_app.config["INVENTORY"]["MAX_BODY_SIZE"]
     length = request.content_length
     encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
-    if encoding in ("", "identity"):
-        if length is not None and length > limit:
-            raise TalerError(ErrorCode.GENERIC_UPLOAD_EXCEEDS_LIMIT, f"limit is {limit} bytes")
-        data = request.stream.read(limit + 1)
-        if len(data) > limit:
-            raise TalerError(ErrorCode.GENERIC_UPLOAD_EXCEEDS_LIMIT, f"limit is {limit} bytes")
-        return data
-    if encoding == "gzip":
-        wbits = 16 + zlib.MAX_WBITS
-    elif encoding == "deflate":
-        wbits = zlib.MAX_WBITS
-    else:
+    if encoding not in ("", "identity", "gzip", "deflate"):
         raise TalerError(ErrorCode.INVENTORY_UNSUPPORTED_MEDIA_TYPE,
-                         f"Content-Encoding {encoding} is not supported")
-    compressed = request.stream.read(limit * 4 + 1)
+                         f"Content-Encoding {encoding[:40]} is not supported")
+    # A compressed body never needs more room than its inflated text (plus headers),
+    # so the limit applies to what is read from the wire too.
+    wire_limit = limit if encoding in ("", "identity") else limit + 1024
+    if length is not None and length > wire_limit:
+        raise _too_large(limit)
+    data = request.stream.read(wire_limit + 1)
+    if len(data) > wire_limit:
+        raise _too_large(limit)
+    if encoding == "gzip":
+        return _inflate(data, 16 + zlib.MAX_WBITS, limit)
+    if encoding == "deflate":
+        try:
+            return _inflate(data, zlib.MAX_WBITS, limit)
+        except TalerError as err:
+            if err.code is not ErrorCode.GENERIC_COMPRESSION_INVALID:
+                raise
+            # Some clients send raw deflate, without the zlib header.
+            return _inflate(data, -zlib.MAX_WBITS, limit)
+    return data
+
+
+def _too_large(limit):
+    return TalerError(ErrorCode.GENERIC_UPLOAD_EXCEEDS_LIMIT, f"limit is {limit} bytes")
+
+
+def _inflate(compressed: bytes, wbits: int, limit: int) -> bytes:
+    """Inflate one complete stream, never producing more than ``limit + 1`` bytes."""
     inflater = zlib.decompressobj(wbits)
     try:
         data = inflater.decompress(compressed, limit + 1)
-        if encoding == "deflate" and not data and compressed:
-            raise zlib.error
     except zlib.error:
-        if encoding == "deflate":  # some clients send raw deflate without zlib header
-            try:
-                data = zlib.decompressobj(-zlib.MAX_WBITS).decompress(compressed, limit + 1)
-            except zlib.error:
-                raise TalerError(ErrorCode.GENERIC_COMPRESSION_INVALID) from None
-        else:
-            raise TalerError(ErrorCode.GENERIC_COMPRESSION_INVALID) from None
+        raise TalerError(ErrorCode.GENERIC_COMPRESSION_INVALID) from None
     if len(data) > limit or inflater.unconsumed_tail:
-        raise TalerError(ErrorCode.GENERIC_UPLOAD_EXCEEDS_LIMIT, f"limit is {limit} bytes")
+        raise _too_large(limit)
+    if not inflater.eof or inflater.unused_data:
+        raise TalerError(ErrorCode.GENERIC_COMPRESSION_INVALID,
+                         "truncated stream" if not inflater.eof else "data after the stream")
     return data
 
 

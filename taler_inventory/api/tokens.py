@@ -106,7 +106,8 @@ def private_get_tokens(args):
     """List the unexpired access tokens of the instance (no secrets)."""
     rows = get_db().run(tokens_db.list_tokens, g.instance["instance_serial"], now_us(),
                         limit=args["limit"], offset=args.get("offset"))
-    return {"tokens": rows}
+    # An absent description is left out, not sent as null.
+    return {"tokens": [{k: v for k, v in row.items() if v is not None} for row in rows]}
 
 
 @bp.delete("/private/tokens/<int:serial>")

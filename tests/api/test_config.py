@@ -1,0 +1,108 @@
+"""``GET /config`` and ``GET /openapi.json``."""
+import re
+
+import pytest
+from openapi_spec_validator import validate
+
+from taler_inventory import PROTOCOL_VERSION
+
+
+def test_config_shape(client):
+    resp = client.get("/config")
+    assert resp.status_code == 200 and resp.mimetype == "application/json"
+    body = resp.get_json()
+    assert set(body) == {"name", "version", "implementation", "currency", "currencies",
+                         "exchanges"}
+    assert body["name"] == "taler-merchant"
+    assert body["version"] == PROTOCOL_VERSION
+    assert re.fullmatch(r"\d+:\d+:\d+", body["version"])
+    current, _, age = (int(x) for x in body["version"].split(":"))
+    assert age <= current
+    assert body["implementation"] == "urn:net:taler:specs:taler-merchant:taler-inventory"
+    assert body["currency"] == "KUDOS" and body["exchanges"] == []
+    spec = body["currencies"]["KUDOS"]
+    assert set(spec) == {"name", "currency", "num_fractional_input_digits",
+                         "num_fractional_normal_digits", "num_fractional_trailing_zero_digits",
+                         "alt_unit_names"}
+    assert spec["currency"] == "KUDOS"
+    assert all(isinstance(spec[k], int) for k in spec if k.startswith("num_"))
+    assert spec["alt_unit_names"]["0"] == "KUDOS"
+
+
+def test_config_follows_the_configured_currency(database_url):
+    from taler_inventory import create_app
+    from tests.conftest import TEST_SETTINGS
+    app = create_app(dict(TEST_SETTINGS, DATABASE_URL=database_url, CURRENCY="CHF"))
+    body = app.test_client().get("/config").get_json()
+    assert body["currency"] == "CHF" and set(body["currencies"]) == {"CHF"}
+
+
+def test_config_and_openapi_need_no_credentials_nor_database(client):
+    # No Authorization header; a garbage one is ignored too.
+    for url in ("/config", "/openapi.json"):
+        assert client.get(url).status_code == 200
+        assert client.get(url, headers={"Authorization": "Bearer nonsense"}).status_code == 200
+
+
+@pytest.fixture(scope="module")
+def openapi(app):
+    return app.test_client().get("/openapi.json").get_json()
+
+
+def test_openapi_is_valid_openapi_3(openapi):
+    assert openapi["openapi"].startswith("3.")
+    validate(openapi)
+
+
+def _documented_routes(app):
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions.get(rule.endpoint)
+        if getattr(view, "openapi", None) is None or rule.rule.startswith("/instances/"):
+            continue
+        path = re.sub(r"<(?:[a-z_]+:)?([a-zA-Z_]+)>", lambda m: "{" + m.group(1).rstrip("_") + "}",
+                      rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            routes.add((path, method.lower()))
+    return routes
+
+
+def test_openapi_lists_every_endpoint(app, openapi):
+    listed = {(path, method) for path, ops in openapi["paths"].items() for method in ops}
+    assert _documented_routes(app) == listed
+    for path, method in [("/config", "get"), ("/openapi.json", "get"),
+                         ("/management/instances", "post"), ("/management/instances", "get"),
+                         ("/management/instances/{instance_id}", "get"),
+                         ("/management/instances/{instance_id}", "patch"),
+                         ("/management/instances/{instance_id}", "delete"),
+                         ("/private", "get"), ("/private", "patch"), ("/private/auth", "post"),
+                         ("/private/token", "post"), ("/private/token", "delete"),
+                         ("/private/tokens", "get"), ("/private/tokens/{serial}", "delete")]:
+        assert (path, method) in listed
+
+
+def test_every_instance_endpoint_is_under_an_endpoint_decorator(app):
+    """An instance route without ``@endpoint`` would escape the OpenAPI document."""
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        assert getattr(app.view_functions[rule.endpoint], "openapi", None) is not None, rule
+
+
+def test_openapi_operations_carry_schemas_and_permissions(openapi):
+    post_token = openapi["paths"]["/private/token"]["post"]
+    body = post_token["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/TokenRequest"}
+    schema = openapi["components"]["schemas"]["TokenRequest"]
+    assert "scope" in schema["required"]
+    assert "200" in post_token["responses"]
+    patch = openapi["paths"]["/private"]["patch"]
+    assert patch["x-permission"] == "instances-write"
+    assert patch["security"] == [{"bearer": []}]
+    assert {"204", "400", "401", "403", "404"} <= set(patch["responses"])
+    management = openapi["paths"]["/management/instances"]["post"]
+    assert management["x-permission"] == "instances-write"
+    assert "409" in management["responses"]
+    assert "security" not in openapi["paths"]["/config"]["get"]
+    tokens = openapi["paths"]["/private/tokens"]["get"]
+    assert {p["name"] for p in tokens["parameters"] if p["in"] == "query"} == {"limit", "offset"}
