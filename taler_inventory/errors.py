@@ -39,6 +39,7 @@ class ErrorCode(enum.Enum):
     MERCHANT_GENERIC_ORDER_UNKNOWN = (2005, 404, "The order is unknown.")
     MERCHANT_GENERIC_PRODUCT_UNKNOWN = (2006, 404, "The product is unknown.")
     MERCHANT_GENERIC_UNAUTHORIZED = (2015, 401, "Missing or invalid credentials.")
+    MERCHANT_POST_ORDERS_ID_PAY_OFFER_EXPIRED = (2161, 410, "The payment is too late: the pay deadline passed and the stock is gone.")
     MERCHANT_PRIVATE_POST_ORDERS_ALREADY_EXISTS = (2503, 409, "An order with this id exists with other details.")
     MERCHANT_PRIVATE_DELETE_ORDERS_AWAITING_PAYMENT = (2520, 409, "The order is awaiting payment and cannot be deleted.")
     MERCHANT_PRIVATE_DELETE_ORDERS_ALREADY_PAID = (2521, 409, "The order is paid and cannot be deleted.")
@@ -56,7 +57,6 @@ class ErrorCode(enum.Enum):
     INVENTORY_TOO_MANY_LOCKS = (9602, 429, "The instance has reached its maximum number of active locks.")
     INVENTORY_LOCK_UUID_UNKNOWN = (9603, 404, "No live lock is held under this lock_uuid.")
     INVENTORY_TOKEN_UNKNOWN = (9604, 404, "There is no access token with this serial.")
-    INVENTORY_ORDER_PAYMENT_STOCK_GONE = (9605, 410, "The order's pay deadline passed and its stock is gone.")
     INVENTORY_ADMIN_INSTANCE_PROTECTED = (9606, 409, "The admin instance cannot be deleted.")
 
     def __init__(self, number, http_status, hint):

@@ -1,4 +1,356 @@
-"""Endpoints of orders (filled in by its issue)."""
-from flask import Blueprint
+"""Orders: ``POST /private/orders`` (taking over cart locks), ``GET`` one or all,
+``DELETE``, and the payment hook ``POST /private/orders/$ORDER_ID/paid``."""
+import hashlib
+import json
+import re
+import secrets
+import time
+from decimal import Decimal
+
+from flask import Blueprint, current_app, g, request
+
+from .. import quantity as q
+from ..amount import Amount, AmountError
+from ..backenddb import orders as orders_db
+from ..db import get_db
+from ..errors import ErrorCode, TalerError
+from ..schemas.orders import (ORDER_ID, OrderListQuerySchema, OrderListSchema,
+                              OrderStatusSchema, PostOrderRequestSchema,
+                              PostOrderResponseSchema)
+from ..timeutil import FOREVER, US_PER_S, add, now_us, timestamp_to_wire
+from .common import ADMIN_INSTANCE, JsonNumber, endpoint, instance_id
+from .locks import out_of_stock
 
 bp = Blueprint("orders", __name__)
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+@bp.post("/private/orders")
+@endpoint(permission="orders-write", body=PostOrderRequestSchema,
+          response=PostOrderResponseSchema,
+          errors=(ErrorCode.MERCHANT_GENERIC_PRODUCT_UNKNOWN,
+                  ErrorCode.MERCHANT_PRIVATE_POST_ORDERS_ALREADY_EXISTS,
+                  ErrorCode.MERCHANT_PRIVATE_POST_PRODUCTS_LOCK_INSUFFICIENT_STOCKS))
+def private_post_orders(body):
+    """Create an order; it takes over the cart locks of ``lock_uuids``."""
+    now = now_us()
+    order = body["order"]
+    # Made here, before the database call, so a retried transaction is idempotent.
+    order_id = order.get("order_id") or new_order_id(now)
+    pay_deadline = order.get("pay_deadline")
+    if pay_deadline is None:
+        pay_deadline = ceil_to_second(add(now, g.instance["default_pay_delay"]))
+    elif pay_deadline <= now:
+        raise _malformed("order.pay_deadline", "The pay deadline is not in the future.")
+    currency = current_app.config["INVENTORY"]["CURRENCY"]
+    amount = order.get("amount")
+    if amount is not None and amount.currency != currency:
+        raise _malformed("order.amount", f"The currency of this backend is {currency}.")
+    lines = [(line["product_id"], line["quantity"]) for line in body["inventory_products"]]
+    if amount is None and not lines:
+        raise TalerError(ErrorCode.GENERIC_PARAMETER_MISSING, "order.amount",
+                         hint="order.amount is required when there are no inventory_products.",
+                         parameter="order.amount")
+    lock_uuids = list(dict.fromkeys(body["lock_uuids"]))
+    claim_token = crockford(secrets.token_bytes(16)) if body["create_token"] else None
+    request_hash = hashlib.sha256(_canonical_request(body).encode()).digest()
+    instance_serial = g.instance["instance_serial"]
+
+    def create(conn):
+        with conn.transaction():
+            products = orders_db.order_products(
+                conn, instance_serial=instance_serial,
+                product_ids=[p for p, _ in lines]) if lines else {}
+            total = amount if amount is not None else order_total(lines, products, currency)
+            terms = contract_terms(body, order_id=order_id, amount=total, now=now,
+                                   pay_deadline=pay_deadline, lines=lines, products=products)
+            return orders_db.create_order(
+                conn, instance_serial=instance_serial, order_id=order_id,
+                request_hash=request_hash, now=now, pay_deadline=pay_deadline,
+                summary=order["summary"], amount=None if total is None else str(total),
+                contract_terms=exact_dumps(terms), claim_token=claim_token, lines=lines,
+                lock_uuids=lock_uuids,
+                reclaim_batch=current_app.config["INVENTORY"]["RECLAIM_BATCH"])
+
+    outcome = get_db().run(create)
+    if outcome.status in ("ok", "exists"):
+        answer = {"order_id": order_id}
+        if outcome.claim_token is not None:
+            answer["token"] = outcome.claim_token
+        return answer
+    if outcome.status == "conflict":
+        raise TalerError(ErrorCode.MERCHANT_PRIVATE_POST_ORDERS_ALREADY_EXISTS, order_id)
+    if outcome.status == "unknown_product":
+        raise TalerError(ErrorCode.MERCHANT_GENERIC_PRODUCT_UNKNOWN, outcome.product_id,
+                         product_id=outcome.product_id)
+    field = f"inventory_products[{outcome.line - 1}].unit_quantity"
+    if outcome.status == "precision":
+        raise _malformed(field, "The quantity has more fraction digits than the product allows.")
+    if outcome.status == "below_minimum":
+        raise _malformed(field, "The quantity is below the product's unit_minimum_quantity.")
+    raise out_of_stock(outcome.product_id, outcome.requested, outcome.available,
+                       restock=outcome.restock, next_expiration=outcome.next_expiration)
+
+
+@bp.get("/private/orders/<order_id>")
+@endpoint(permission="orders-read", response=OrderStatusSchema,
+          errors=(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN,))
+def private_get_orders_id(order_id):
+    """The status of an order: unpaid or paid, contract terms, inventory lines."""
+    _known_shape(order_id)
+    row = get_db().run(orders_db.lookup_order, instance_serial=g.instance["instance_serial"],
+                       order_id=order_id)
+    if row is None:
+        raise TalerError(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN, order_id)
+    answer = {
+        "order_status": "paid" if row["paid"] else "unpaid",
+        "order_id": row["order_id"],
+        "creation_time": row["creation_time"],
+        "pay_deadline": row["pay_deadline"],
+        "summary": row["summary"],
+        "total_amount": row["amount"],
+        "contract_terms": row["contract_terms"],
+        "inventory_products": [_line(line) for line in row["lines"]],
+        "order_status_url": _status_url(row["order_id"], row["claim_token"]),
+    }
+    if not row["paid"]:
+        answer["taler_pay_uri"] = _pay_uri(row["order_id"], row["claim_token"])
+        return answer
+    currency = row["amount"].split(":", 1)[0]
+    answer.update({
+        "last_payment": row["paid_time"], "deposit_total": row["amount"],
+        "refunded": False, "refund_pending": False, "refund_amount": f"{currency}:0",
+        "wired": False, "exchange_code": 0, "exchange_http_status": 0,
+        "wire_details": [], "wire_reports": [], "refund_details": []})
+    return answer
+
+
+@bp.get("/private/orders")
+@endpoint(permission="orders-read", query=OrderListQuerySchema, response=OrderListSchema)
+def private_get_orders(args):
+    """List the orders of the instance by row id (``paid`` filters yes / no)."""
+    paid = {"yes": True, "no": False}.get(args["paid"])
+    rows = get_db().run(orders_db.list_orders, instance_serial=g.instance["instance_serial"],
+                        limit=args["limit"], offset=args.get("offset"), paid=paid)
+    now = now_us()
+    return {"orders": [{
+        "order_id": r["order_id"], "row_id": r["order_serial"],
+        "timestamp": r["creation_time"], "amount": r["amount"], "summary": r["summary"],
+        "refundable": r["paid"] and _before(now, r["refund_deadline"]),
+        "paid": r["paid"]} for r in rows]}
+
+
+@bp.delete("/private/orders/<order_id>")
+@endpoint(permission="orders-write", status=204,
+          errors=(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN,
+                  ErrorCode.MERCHANT_PRIVATE_DELETE_ORDERS_ALREADY_PAID))
+def private_delete_orders_id(order_id):
+    """Delete an unpaid order; the stock it held is free at once."""
+    _known_shape(order_id)
+    status = get_db().run(orders_db.delete_order, instance_serial=g.instance["instance_serial"],
+                          order_id=order_id)
+    if status == "unknown":
+        raise TalerError(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN, order_id)
+    if status == "paid":
+        raise TalerError(ErrorCode.MERCHANT_PRIVATE_DELETE_ORDERS_ALREADY_PAID, order_id)
+
+
+@bp.post("/private/orders/<order_id>/paid")
+@endpoint(permission="orders-write", status=204,
+          errors=(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN,
+                  ErrorCode.MERCHANT_POST_ORDERS_ID_PAY_OFFER_EXPIRED))
+def private_post_orders_id_paid(order_id):
+    """Payment hook (extension): the order's stock becomes sold, exactly once."""
+    _known_shape(order_id)
+    outcome = get_db().run(orders_db.pay_order, instance_serial=g.instance["instance_serial"],
+                           order_id=order_id, now=now_us(),
+                           reclaim_batch=current_app.config["INVENTORY"]["RECLAIM_BATCH"])
+    if outcome.status == "unknown":
+        raise TalerError(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN, order_id)
+    if outcome.status == "insufficient":
+        stock = out_of_stock(outcome.product_id, outcome.requested, outcome.available,
+                             restock=outcome.restock)
+        raise TalerError(ErrorCode.MERCHANT_POST_ORDERS_ID_PAY_OFFER_EXPIRED,
+                         outcome.product_id, **stock.fields)
+
+
+# -- the order's contract --------------------------------------------------------
+
+def order_total(lines, products, currency) -> Amount | None:
+    """Sum of unit price x quantity of the lines; None if a product is unknown.
+
+    A line whose product has no price in ``currency`` is a 400:
+    the request must then say ``order.amount`` itself.
+    """
+    total = Amount.zero(currency)
+    for index, (product_id, quantity) in enumerate(lines):
+        product = products.get(product_id)
+        if product is None:
+            return None  # the stored procedure answers 404 for it
+        price = _unit_price(product, currency)
+        if price is None:
+            raise TalerError(
+                ErrorCode.GENERIC_PARAMETER_MISSING, "order.amount",
+                hint=f"Product {product_id} has no price in {currency}: send order.amount.",
+                parameter="order.amount", product_id=product_id)
+        try:
+            total = total + price.multiply(quantity)
+        except AmountError as exc:
+            raise _malformed(f"inventory_products[{index}].unit_quantity", str(exc)) from None
+    return total
+
+
+def contract_terms(body, *, order_id, amount, now, pay_deadline, lines, products) -> dict:
+    """The contract terms: the order as sent, completed like Taler's backend does.
+
+    The inventory lines are appended to ``products`` with what the inventory
+    knows of them (name, description, unit, line price, taxes, image).
+    """
+    terms = dict(body["order_raw"])
+    terms["order_id"] = order_id
+    if amount is not None:
+        terms["amount"] = str(amount)
+    terms.setdefault("timestamp", timestamp_to_wire(now))
+    terms["pay_deadline"] = timestamp_to_wire(pay_deadline)
+    if "refund_delay" in body and "refund_deadline" not in terms:
+        terms["refund_deadline"] = timestamp_to_wire(
+            ceil_to_second(add(now, body["refund_delay"])))
+    if isinstance(terms.get("fulfillment_url"), str):
+        terms["fulfillment_url"] = terms["fulfillment_url"].replace("${ORDER_ID}", order_id)
+    currency = current_app.config["INVENTORY"]["CURRENCY"]
+    inventory = [_contract_product(product_id, quantity, products[product_id], currency)
+                 for product_id, quantity in lines if product_id in products]
+    if inventory:
+        terms["products"] = list(terms.get("products", [])) + inventory
+    return terms
+
+
+def _contract_product(product_id, quantity, product, currency) -> dict:
+    entry = {"product_id": product_id, "product_name": product["product_name"],
+             "description": product["description"], "unit": product["unit"],
+             "quantity": q.legacy(quantity), "unit_quantity": q.format(quantity)}
+    if product["description_i18n"]:
+        entry["description_i18n"] = product["description_i18n"]
+    price = _unit_price(product, currency)
+    if price is not None:
+        try:
+            entry["price"] = str(price.multiply(quantity))
+        except AmountError:
+            pass  # an order.amount was given; the line price is only informative
+    if product["taxes"]:
+        entry["taxes"] = product["taxes"]
+    if product["image"]:
+        entry["image"] = product["image"]
+    return entry
+
+
+def _unit_price(product, currency) -> Amount | None:
+    """The product's price per unit in ``currency`` (its list has one per currency)."""
+    for text in product["unit_price"] or []:
+        price = Amount.parse(text)
+        if price.currency == currency:
+            return price
+    return None
+
+
+# -- wire helpers -------------------------------------------------------------------
+
+def new_order_id(now: int) -> str:
+    """A unique, URL-safe order id like Taler's: day of creation and 80 random bits."""
+    day = time.strftime("%Y.%j", time.gmtime(now // US_PER_S))
+    return f"{day}-{crockford(secrets.token_bytes(10))}"
+
+
+def crockford(data: bytes) -> str:
+    """Crockford base32 of ``data`` as GNUnet writes it (no padding)."""
+    bits = len(data) * 8
+    digits = -(-bits // 5)
+    value = int.from_bytes(data, "big") << (digits * 5 - bits)
+    return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(digits)))
+
+
+def ceil_to_second(us: int) -> int:
+    """Round a time up to a whole second (Taler Timestamps have seconds)."""
+    if us >= FOREVER:
+        return FOREVER
+    return min(-(-us // US_PER_S) * US_PER_S, FOREVER)
+
+
+def _canonical_request(body) -> str:
+    """What makes two requests for the same order id "the same request"."""
+    return exact_dumps({
+        "order": body["order_raw"],
+        "inventory_products": [[line["product_id"], q.format(line["quantity"])]
+                               for line in body["inventory_products"]],
+        "lock_uuids": body["lock_uuids"],
+        "create_token": body["create_token"],
+        "refund_delay": body.get("refund_delay"),
+    }, sort_keys=True)
+
+
+_PLACEHOLDER = re.compile(r'"\\u0000(\d+)\\u0000"')
+
+
+def exact_dumps(value, **kwargs) -> str:
+    """JSON text of ``value`` in which the client's fractional numbers stay exact.
+
+    The body parser keeps them as :class:`JsonNumber` text; they are written back
+    as the number sent, so JSONB stores it exactly.  Stored strings never contain
+    NUL (the schemas reject it), so the placeholder cannot clash.
+    """
+    numbers = []
+
+    def mark(item):
+        if isinstance(item, JsonNumber):
+            numbers.append(str.__str__(item))
+            return f"\x00{len(numbers) - 1}\x00"
+        if isinstance(item, dict):
+            return {k: mark(v) for k, v in item.items()}
+        if isinstance(item, list):
+            return [mark(v) for v in item]
+        return item
+
+    text = json.dumps(mark(value), separators=(",", ":"), **kwargs)
+    return _PLACEHOLDER.sub(lambda m: numbers[int(m.group(1))], text) if numbers else text
+
+
+def _line(line) -> dict:
+    quantity = Decimal(line["quantity"])
+    return {"product_id": line["product_id"], "quantity": q.legacy(quantity),
+            "unit_quantity": q.format(quantity)}
+
+
+def _before(now: int, deadline) -> bool:
+    if deadline == "never":
+        return True
+    return isinstance(deadline, int) and now < deadline * US_PER_S
+
+
+def _instance_path() -> str:
+    inst = instance_id()
+    return "" if inst == ADMIN_INSTANCE else f"instances/{inst}/"
+
+
+def _pay_uri(order_id: str, claim_token: str | None) -> str:
+    scheme = "taler" if request.scheme == "https" else "taler+http"
+    uri = f"{scheme}://pay/{request.host}/{_instance_path()}{order_id}/"
+    return uri + (f"?c={claim_token}" if claim_token else "")
+
+
+def _status_url(order_id: str, claim_token: str | None) -> str:
+    url = f"{request.host_url}{_instance_path()}orders/{order_id}"
+    return url + (f"?token={claim_token}" if claim_token else "")
+
+
+def _known_shape(order_id: str):
+    """An order id no order can have is unknown (and never reaches SQL)."""
+    if ORDER_ID.regex.match(order_id) is None:
+        raise TalerError(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN, order_id[:128])
+
+
+def _malformed(field: str, hint: str) -> TalerError:
+    return TalerError(ErrorCode.GENERIC_PARAMETER_MALFORMED, field,
+                      hint=f"{ErrorCode.GENERIC_PARAMETER_MALFORMED.hint} {field}: {hint}",
+                      parameter=field)
+

@@ -1,0 +1,153 @@
+"""Schemas of orders: the Taler order request, status, listing and their answers.
+
+The ``order`` object is the start of the contract terms: its known fields are
+checked, every other field is kept as sent.  An inventory line's ``unit_quantity``
+and legacy ``quantity`` merge into the key ``quantity`` (a Decimal; default 1).
+"""
+from decimal import Decimal
+
+from marshmallow import (INCLUDE, ValidationError, fields, post_load, validate,
+                         validates_schema)
+
+from .common import (AmountField, BaseSchema, DecimalQuantity, JsonObject, LegacyQuantity,
+                     QueryInteger, RelativeTime, StrictBoolean, StrictInteger, Text, Timestamp,
+                     check_json, merge_quantity)
+from .locks import LOCK_UUID
+from .products import PRODUCT_ID
+
+#: Taler's order ids: letters, digits and ``.:_-``.
+ORDER_ID = validate.Regexp(r"^[A-Za-z0-9.:_-]{1,128}$",
+                           error="order_id is 1 to 128 of A-Z a-z 0-9 . : _ -")
+MAX_LINES = 1000
+MAX_LOCK_UUIDS = 1000
+
+
+class OrderSchema(BaseSchema):
+    """The ``order`` of a request: the known Taler fields, checked; others kept."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    order_id = fields.String(validate=ORDER_ID)
+    summary = Text(required=True)
+    summary_i18n = fields.Dict(keys=Text(), values=Text())
+    amount = AmountField()
+    max_fee = AmountField()
+    pay_deadline = Timestamp()
+    refund_deadline = Timestamp()
+    wire_transfer_deadline = Timestamp()
+    timestamp = Timestamp()
+    delivery_date = Timestamp()
+    auto_refund = RelativeTime()
+    products = fields.List(JsonObject())
+    fulfillment_url = Text()
+    fulfillment_message = Text()
+    public_reorder_url = Text()
+    minimum_age = StrictInteger(validate=validate.Range(min=0, max=2**31 - 1))
+    extra = JsonObject()
+
+    @validates_schema(pass_original=True)
+    def _storable(self, data, original, **kwargs):
+        for key, value in original.items():
+            try:
+                check_json(key)
+                check_json(value)
+            except ValidationError as err:
+                raise ValidationError(err.messages, str(key)) from None
+
+
+class InventoryProductSchema(BaseSchema):
+    """A line ``{"product_id", "quantity"?, "unit_quantity"?}``; no quantity means 1."""
+
+    product_id = Text(required=True, validate=PRODUCT_ID)
+    quantity = LegacyQuantity()
+    unit_quantity = DecimalQuantity()
+
+    @post_load
+    def _quantity(self, data, **kwargs):
+        try:
+            quantity = merge_quantity(data, "unit_quantity", "quantity", default=Decimal(1))
+        except ValidationError as err:
+            raise ValidationError(err.messages, "unit_quantity") from None
+        if quantity <= 0:
+            raise ValidationError("an order line needs a positive quantity", "unit_quantity")
+        data["quantity"] = quantity
+        return data
+
+
+class PostOrderRequestSchema(BaseSchema):
+    """``POST /private/orders``."""
+
+    order = fields.Nested(OrderSchema, required=True)
+    inventory_products = fields.List(fields.Nested(InventoryProductSchema), load_default=list,
+                                     validate=validate.Length(max=MAX_LINES))
+    lock_uuids = fields.List(fields.String(validate=LOCK_UUID), load_default=list,
+                             validate=validate.Length(max=MAX_LOCK_UUIDS))
+    create_token = StrictBoolean(load_default=True)
+    refund_delay = RelativeTime()
+
+    @post_load(pass_original=True)
+    def _keep_order(self, data, original, **kwargs):
+        # The contract terms start from the order exactly as sent.
+        data["order_raw"] = original["order"]
+        return data
+
+
+class PostOrderResponseSchema(BaseSchema):
+    order_id = fields.String()
+    token = fields.String()
+
+
+class InventoryLineSchema(BaseSchema):
+    """An inventory line of an order, both quantity twins."""
+
+    product_id = fields.String()
+    quantity = fields.Integer()
+    unit_quantity = fields.String()
+
+
+class OrderStatusSchema(BaseSchema):
+    """``GET /private/orders/$ID``: Taler's unpaid / paid status, plus the inventory."""
+
+    order_status = fields.String()
+    order_id = fields.String()
+    creation_time = Timestamp()
+    pay_deadline = Timestamp()
+    summary = fields.String()
+    total_amount = fields.String()
+    contract_terms = fields.Dict()
+    inventory_products = fields.List(fields.Nested(InventoryLineSchema))
+    taler_pay_uri = fields.String()
+    order_status_url = fields.String()
+    # paid only
+    last_payment = Timestamp()
+    deposit_total = fields.String()
+    refunded = fields.Boolean()
+    refund_pending = fields.Boolean()
+    refund_amount = fields.String()
+    wired = fields.Boolean()
+    exchange_code = fields.Integer()
+    exchange_http_status = fields.Integer()
+    wire_details = fields.List(fields.Dict())
+    wire_reports = fields.List(fields.Dict())
+    refund_details = fields.List(fields.Dict())
+
+
+class OrderListQuerySchema(BaseSchema):
+    limit = QueryInteger(load_default=20, validate=validate.Range(min=-1000, max=1000))
+    offset = QueryInteger(validate=validate.Range(min=0, max=2**63 - 1))
+    paid = fields.String(load_default="all", validate=validate.OneOf(["yes", "no", "all"]))
+
+
+class OrderListEntrySchema(BaseSchema):
+    order_id = fields.String()
+    row_id = fields.Integer()
+    timestamp = Timestamp()
+    amount = fields.String()
+    summary = fields.String()
+    refundable = fields.Boolean()
+    paid = fields.Boolean()
+
+
+class OrderListSchema(BaseSchema):
+    orders = fields.List(fields.Nested(OrderListEntrySchema))
