@@ -35,10 +35,10 @@ _HINTS = {
 }
 
 
-def fail(status: Status, detail: str | None, field: str | None = None):
-    """Raise the Taler error of a failed product operation."""
-    raise TalerError(_ERRORS[status], field or detail, hint=_HINTS.get(status),
-                     **({"parameter": field} if status is Status.PRECISION else {}))
+def fail(status: Status, detail: str, field: str | None = None):
+    """Raise the Taler error of a failed product operation; ``field`` names the culprit."""
+    extra = {"parameter": field} if field is not None else {}
+    raise TalerError(_ERRORS[status], field or detail, hint=_HINTS.get(status), **extra)
 
 
 def instance_serial() -> int:
@@ -91,7 +91,7 @@ def private_patch_products_id(product_id, body):
     status, field = get_db().run(products_db.update_product, instance_serial(), product_id,
                                  body, now_us())
     if status is not Status.OK:
-        fail(status, product_id if field is None else field, field)
+        fail(status, product_id, field)
 
 
 @bp.delete("/private/products/<product_id>")

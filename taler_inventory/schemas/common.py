@@ -85,7 +85,8 @@ class DecimalQuantity(fields.Field):
         super().__init__(**kwargs)
         self.allow_unlimited = allow_unlimited
         self.metadata.setdefault("type", "string")
-        self.metadata.setdefault("pattern", r"^(0|[1-9][0-9]*)(\.[0-9]{1,6})?$")
+        self.metadata.setdefault("pattern", r"^(-1|(0|[1-9][0-9]*)(\.[0-9]{1,6})?)$"
+                                 if allow_unlimited else r"^(0|[1-9][0-9]*)(\.[0-9]{1,6})?$")
 
     def _deserialize(self, value, attr, data, **kwargs):
         if self.allow_unlimited and value == q.UNLIMITED_TEXT:

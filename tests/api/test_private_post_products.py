@@ -1,5 +1,7 @@
 """POST /private/products: creation, idempotence, conflicts and bad input."""
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests import factories as f
 
@@ -353,3 +355,27 @@ def test_permissions(client, admin_headers, db):
     resp = post(client, shop, BASE)  # a token of shop1 on the admin instance
     assert (resp.status_code, resp.get_json()["code"]) == (401, 2015)
     assert count_products(db) == 0
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-2**70, max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
+    | st.sampled_from(["\ud800", "a\x00", "-1", "1.5", "KUDOS:1", "0", "", "1e3"]),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=6)
+
+FIELDS = sorted({field for field, _, _ in BAD} | {"product_name", "categories"})
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.dictionaries(st.sampled_from(FIELDS), json_values, min_size=1, max_size=3))
+def test_any_value_never_fails_the_server(client, admin_headers, changes):
+    """Bad input of any shape is a 4xx ErrorDetail, never a 5xx (SPEC §8.4)."""
+    resp = post(client, admin_headers, dict(BASE, **changes))
+    assert resp.status_code in (204, 400, 404, 409), resp.get_json()
+    if resp.status_code != 204:
+        assert isinstance(resp.get_json()["code"], int)
+    resp = client.patch("/private/products/p", json=changes, headers=admin_headers)
+    assert resp.status_code in (204, 400, 404, 409, 410), resp.get_json()
