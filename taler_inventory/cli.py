@@ -47,12 +47,16 @@ def bootstrap_admin(ctx: Context, *, announce=True) -> str | None:
     password = ctx.settings["ADMIN_PASSWORD"]
     with psycopg.connect(ctx.url, autocommit=True, row_factory=dict_row) as conn:
         conn.execute("SET search_path TO inventory")
+        existing = instances_db.lookup_instance(conn, ADMIN)
         if password:
-            instances_db.set_password(conn, ADMIN, _passwords(ctx.settings).hash(password),
-                                      create_name="admin", default_pay_delay=day,
-                                      max_lock_duration=day)
+            # Unchanged password: keep the admin's tokens across restarts.
+            if existing is None or not _passwords(ctx.settings).verify(
+                    existing["password_hash"], password):
+                instances_db.set_password(conn, ADMIN, _passwords(ctx.settings).hash(password),
+                                          create_name="admin", default_pay_delay=day,
+                                          max_lock_duration=day)
             return None
-        if instances_db.lookup_instance(conn, ADMIN) is not None:
+        if existing is not None:
             return None
         generated = secrets.token_urlsafe(18)
         instances_db.set_password(conn, ADMIN, _passwords(ctx.settings).hash(generated),

@@ -22,6 +22,8 @@ from .errors import ErrorCode, TalerError
 log = logging.getLogger(__name__)
 
 SCHEMA = "inventory"
+#: How the server's connections show in ``pg_stat_activity``.
+APPLICATION_NAME = "taler-inventory"
 
 _RETRYABLE = (pgerrors.SerializationFailure, pgerrors.DeadlockDetected)
 
@@ -53,7 +55,8 @@ class Database:
                     self._pool = ConnectionPool(
                         self.url, min_size=self.min_size, max_size=self.max_size,
                         timeout=self.timeout, configure=_configure,
-                        kwargs={"row_factory": dict_row, "connect_timeout": max(2, int(self.timeout))},
+                        kwargs={"row_factory": dict_row, "connect_timeout": max(2, int(self.timeout)),
+                                "application_name": APPLICATION_NAME},
                         reconnect_timeout=0, open=False, name="taler-inventory")
                     self._pool.open(wait=False)
                     self._pid = os.getpid()
