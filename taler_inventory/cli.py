@@ -152,9 +152,10 @@ def check(ctx):
     from .backenddb import maintenance
     from .timeutil import now_us
 
-    problems = maintenance.check(ctx.url, now_us())
-    for line in problems:
+    result = maintenance.check(ctx.url, now_us())
+    for line in result.violations + result.warnings:
         click.echo(line)
-    if problems:
+    click.echo(f"checked {result.products} products of {result.instances} instances")
+    if result.violations:
         sys.exit(1)
     click.echo("ok: every counter agrees and no product is oversold")
