@@ -8,7 +8,7 @@ import enum
 
 from psycopg.types.json import Jsonb
 
-from ..schemas.products import excess_precision, precision_of
+from ..schemas.products import excess_precision, precision_of, with_base_price
 
 #: The columns of a product's details; ``%(now)s`` must be bound.
 DETAIL_COLUMNS = """p.product_serial, p.product_id, p.product_name, p.description,
@@ -184,7 +184,8 @@ def update_product(conn, instance_serial: int, product_id: str, changes: dict, n
     with conn.transaction():
         row = conn.execute(
             """SELECT product_serial, unit_allow_fraction, unit_precision_level,
-                      unit_minimum_quantity, total_stock, total_sold, total_lost, reserved
+                      unit_minimum_quantity, total_stock, total_sold, total_lost, reserved,
+                      unit_price
                  FROM products WHERE instance_serial = %s AND product_id = %s
                   FOR NO KEY UPDATE""", (instance_serial, product_id)).fetchone()
         if row is None:
@@ -197,6 +198,9 @@ def update_product(conn, instance_serial: int, product_id: str, changes: dict, n
         if problem is not None:
             return problem
         cols = _columns(changes)
+        if "base_price" in changes:
+            cols["unit_price"] = Jsonb(with_base_price(row["unit_price"],
+                                                       changes["base_price"]))
         cols["unit_allow_fraction"] = changes.get("unit_allow_fraction",
                                                   row["unit_allow_fraction"])
         cols["unit_precision_level"] = precision

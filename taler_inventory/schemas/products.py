@@ -34,6 +34,12 @@ def precision_of(allow_fraction: bool, level: int | None) -> int:
     return DEFAULT_FRACTION_PRECISION if level is None else level
 
 
+def with_base_price(prices: list[str], base: Amount) -> list[str]:
+    """A stored price list with a new base price (first), other currencies kept."""
+    rest = [p for p in prices[1:] if Amount.parse(p).currency != base.currency]
+    return [str(base)] + rest
+
+
 def excess_precision(values: dict, precision: int) -> str | None:
     """The wire name of the first quantity in ``values`` with too many fraction digits."""
     for legacy in QUANTITIES:
@@ -91,9 +97,10 @@ class ProductFieldsSchema(BaseSchema):
             value = merge_quantity(data, "unit_" + legacy, legacy, allow_unlimited=unlimited)
             if sent:
                 data[legacy] = value
-        if "unit_price" in data or "price" in data:
-            data["unit_price"] = _merge_prices(data.pop("unit_price", None),
-                                               data.pop("price", None))
+        if "unit_price" in data:
+            data["unit_price"] = _merge_prices(data["unit_price"], data.pop("price", None))
+        elif "price" in data:
+            data["base_price"] = data.pop("price")
         if "categories" in data:
             data["categories"] = sorted(set(data["categories"]))
         if "taxes" in data:
@@ -101,10 +108,8 @@ class ProductFieldsSchema(BaseSchema):
         return data
 
 
-def _merge_prices(unit_price: list | None, price: Amount | None) -> list[Amount]:
-    """The price list: ``unit_price``, or ``[price]``; when both, they must agree."""
-    if unit_price is None:
-        return [price]
+def _merge_prices(unit_price: list, price: Amount | None) -> list[Amount]:
+    """The price list ``unit_price``; the legacy ``price``, if sent too, must be its first."""
     if not unit_price:
         raise ValidationError("must list at least the base price", "unit_price")
     if len({a.currency for a in unit_price}) != len(unit_price):
@@ -123,6 +128,8 @@ class ProductAddDetailSchema(ProductFieldsSchema):
     unit = Text(required=True, validate=validate.Length(max=128))
 
     def complete(self, data: dict) -> dict:
+        if "base_price" in data:
+            data["unit_price"] = [data.pop("base_price")]
         if "unit_price" not in data:
             raise ValidationError("Missing data for required field.", "unit_price")
         if "total_stock" not in data:
@@ -147,7 +154,11 @@ class ProductAddDetailSchema(ProductFieldsSchema):
 
 
 class ProductPatchDetailSchema(ProductFieldsSchema):
-    """``PATCH /private/products/$ID``: absent fields stay as they are."""
+    """``PATCH /private/products/$ID``: absent fields stay as they are.
+
+    A legacy ``price`` without ``unit_price`` (key ``base_price``) replaces the base
+    price only: the prices in other currencies stay.
+    """
 
 
 class ProductDetailSchema(BaseSchema):

@@ -65,6 +65,17 @@ def test_each_field_changes_alone(client, admin_headers, base, change, shown):
     assert f.product(client, admin_headers, "p") == dict(base, **shown)
 
 
+def test_legacy_price_replaces_only_the_base_price(client, admin_headers, base):
+    body = {"unit_price": ["KUDOS:1", "EUR:2", "CHF:3"]}
+    assert patch(client, admin_headers, "p", body).status_code == 204
+    assert patch(client, admin_headers, "p", {"price": "KUDOS:1.5"}).status_code == 204
+    detail = f.product(client, admin_headers, "p")
+    assert detail["unit_price"] == ["KUDOS:1.5", "EUR:2", "CHF:3"]
+    assert detail["price"] == "KUDOS:1.5"
+    assert patch(client, admin_headers, "p", {"price": "EUR:5"}).status_code == 204
+    assert f.product(client, admin_headers, "p")["unit_price"] == ["EUR:5", "CHF:3"]
+
+
 def test_categories_are_replaced_and_cleared(client, admin_headers, base):
     ids = [client.post("/private/categories", json={"name": n}, headers=admin_headers)
            .get_json()["category_id"] for n in ("a", "b")]
