@@ -4,7 +4,7 @@ import base64
 import binascii
 
 from flask import Blueprint, current_app, g, request
-from marshmallow import fields, validate
+from marshmallow import validate
 
 from .. import auth
 from ..backenddb import instances as instances_db

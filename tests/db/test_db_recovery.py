@@ -3,7 +3,6 @@ server recovers by itself; conflicts are retried a bounded number of times."""
 import threading
 import time
 
-import psycopg
 import pytest
 
 from taler_inventory import create_app

@@ -1,0 +1,204 @@
+"""End to end: the real ``taler-inventory serve`` process, spoken to over HTTP."""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests import factories
+
+pytestmark = pytest.mark.e2e
+
+START_TIMEOUT = 120  # seconds; a first embedded start runs initdb
+STOP_TIMEOUT = 30
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _command():
+    script = shutil.which("taler-inventory")
+    if script:
+        return [script]
+    return [sys.executable, "-c", "from taler_inventory.cli import main; main()"]
+
+
+class Server:
+    """A ``taler-inventory serve`` child process in its own process group."""
+
+    def __init__(self, env: dict, workers: int = 2):
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("TALER_INVENTORY_")}
+        environ.update(env, PYTHONUNBUFFERED="1", TALER_INVENTORY_ARGON2_TIME_COST="1",
+                       TALER_INVENTORY_ARGON2_MEMORY_COST="1024")
+        self.output = []
+        self.proc = subprocess.Popen(
+            _command() + ["serve", "--port", str(self.port), "--workers", str(workers),
+                          "--threads", "2"],
+            env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.output.append(line)
+
+    def text(self) -> str:
+        return "".join(self.output)
+
+    def wait_ready(self):
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"serve exited with {self.proc.returncode}:\n{self.text()}")
+            try:
+                if requests.get(self.base + "/config", timeout=2).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.25)
+        raise AssertionError(f"serve did not answer within {START_TIMEOUT} s:\n{self.text()}")
+
+    def stop(self) -> int:
+        """SIGTERM, as an init system would; return the exit code."""
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(STOP_TIMEOUT)
+        finally:
+            self.kill()
+
+    def kill(self):
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(10)
+        self._reader.join(5)
+
+    def get(self, path, **kwargs):
+        return requests.get(self.base + path, timeout=10, **kwargs)
+
+    def post(self, path, **kwargs):
+        return requests.post(self.base + path, timeout=10, **kwargs)
+
+
+def _token(server, instance, password, scope="all"):
+    prefix = factories.prefix(instance)
+    resp = server.post(f"{prefix}/private/token", json={"scope": scope},
+                       auth=(instance, password))
+    assert resp.status_code == 200, resp.text
+    return {"Authorization": "Bearer " + resp.json()["access_token"]}
+
+
+def _walk(server, admin_password, new_instance):
+    """What a new user does first: config, a token, a second instance and its token."""
+    config = server.get("/config")
+    assert config.status_code == 200 and config.json()["name"] == "taler-merchant"
+    admin = _token(server, "admin", admin_password)
+    resp = server.post("/management/instances", headers=admin, json={
+        "id": new_instance, "name": "Second shop",
+        "auth": {"method": "token", "password": "second-pw"}})
+    assert resp.status_code == 204, resp.text
+    shop = _token(server, new_instance, "second-pw")
+    resp = server.get(f"/instances/{new_instance}/private", headers=shop)
+    assert resp.status_code == 200 and resp.json()["id"] == new_instance
+    # Errors are JSON over the wire too, never HTML.
+    resp = server.get("/no/such/endpoint")
+    assert resp.status_code == 404 and resp.json()["code"] == 21
+    resp = server.get(f"/instances/{new_instance}/private", headers=admin)
+    assert resp.status_code == 401 and resp.json()["code"] == 2015
+    resp = requests.get(server.base + "/instances/admin/private?x=1", timeout=10,
+                        allow_redirects=False)
+    assert resp.status_code == 308 and resp.headers["Location"] == "/private?x=1"
+    return admin
+
+
+def test_serve_against_the_configured_database(database_url, db):
+    server = Server({"TALER_INVENTORY_DATABASE_URL": database_url,
+                     "TALER_INVENTORY_ADMIN_PASSWORD": factories.ADMIN_PASSWORD})
+    try:
+        server.wait_ready()
+        admin = _walk(server, factories.ADMIN_PASSWORD, "shop2")
+        row = db.execute("SELECT name, deleted FROM instances WHERE instance_id = 'shop2'") \
+            .fetchone()
+        assert row == {"name": "Second shop", "deleted": False}
+        # Several requests in parallel, spread over the workers.
+        results = []
+
+        def hit():
+            results.append(server.get("/private", headers=admin).status_code)
+
+        threads = [threading.Thread(target=hit) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert results == [200] * 8
+        assert "password:" not in server.text()  # a configured password is never printed
+        assert server.stop() == 0
+    finally:
+        server.kill()
+
+
+def test_serve_on_the_embedded_default():
+    data_dir = Path(tempfile.mkdtemp(prefix="taler-inventory-e2e-"))
+    env = {"TALER_INVENTORY_DATA_DIR": str(data_dir)}
+    server = Server(env)
+    try:
+        server.wait_ready()
+        match = re.search(r"password: (\S+)", server.text())
+        assert match, server.text()
+        password = match.group(1)
+        _walk(server, password, "shop2")
+        assert server.stop() == 0
+        # The private PostgreSQL server stopped with it.
+        assert not (data_dir / "pgdata" / "postmaster.pid").exists()
+
+        # Restart: the data is still there and no new password is made up.
+        server = Server(env)
+        server.wait_ready()
+        assert "password:" not in server.text()
+        shop = _token(server, "shop2", "second-pw")
+        assert server.get("/instances/shop2/private", headers=shop).json()["name"] \
+            == "Second shop"
+        admin = _token(server, "admin", password)
+        ids = {i["id"] for i in server.get("/management/instances", headers=admin)
+               .json()["instances"]}
+        assert ids == {"admin", "shop2"}
+        assert server.stop() == 0
+        assert not (data_dir / "pgdata" / "postmaster.pid").exists()
+    finally:
+        server.kill()
+        _stop_leftover_postgres(data_dir / "pgdata")
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _stop_leftover_postgres(pgdata: Path):
+    """After a failure: do not leave a PostgreSQL server running on a deleted directory."""
+    pidfile = pgdata / "postmaster.pid"
+    try:
+        pid = int(pidfile.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    try:
+        os.kill(pid, signal.SIGINT)  # fast shutdown
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and pidfile.exists():
+        time.sleep(0.2)
