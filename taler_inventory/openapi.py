@@ -28,6 +28,7 @@ def build(app) -> dict:
         "properties": {"code": {"type": "integer"}, "hint": {"type": "string"},
                        "detail": {"type": "string"}}})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    spec.components.security_scheme("basic", {"type": "http", "scheme": "basic"})
     paths = {}
     for rule in app.url_map.iter_rules():
         view = app.view_functions.get(rule.endpoint)
@@ -56,6 +57,9 @@ def _operation(rule, view, meta) -> dict:
     if meta["permission"]:
         op["security"] = [{"bearer": []}]
         op["x-permission"] = meta["permission"]
+    elif meta.get("authenticator"):
+        # POST /private/token: the instance password, or a refreshable token.
+        op["security"] = [{"basic": []}, {"bearer": []}]
     if meta["body"] is not None:
         op["requestBody"] = {"required": True,
                              "content": {"application/json": {"schema": meta["body"]}}}

@@ -31,13 +31,15 @@ REGISTRY = []
 
 
 def endpoint(*, permission=None, body=None, query=None, response=None, status=200,
-             instance=True, summary=None, errors=()):
+             instance=True, summary=None, errors=(), authenticator=None):
     """Declare an endpoint: its permission, request and response schemas.
 
     ``permission`` None means no authentication (the view may do its own);
     ``instance`` False means the URL is not instance-scoped (``/config``,
     ``/management/...``): a permission there needs a token of the admin instance.
-    Authentication comes before the body is parsed.
+    ``authenticator`` replaces the permission check for the few endpoints with
+    credentials of their own (``POST /private/token``); its result is passed to
+    the view as ``credentials``.  Authentication comes before the body is parsed.
     """
     body_schema = body() if isinstance(body, type) else body
     query_schema = query() if isinstance(query, type) else query
@@ -46,7 +48,9 @@ def endpoint(*, permission=None, body=None, query=None, response=None, status=20
     def decorate(view):
         @functools.wraps(view)
         def wrapper(**kwargs):
-            if permission is not None:
+            if authenticator is not None:
+                kwargs["credentials"] = authenticator()
+            elif permission is not None:
                 authenticate(permission, instance=None if instance else ADMIN_INSTANCE)
             if query_schema is not None:
                 kwargs["args"] = load(query_schema, request.args.to_dict(), location="query")
@@ -59,7 +63,7 @@ def endpoint(*, permission=None, body=None, query=None, response=None, status=20
             "permission": permission, "body": body_schema, "query": query_schema,
             "response": response_schema, "status": status,
             "summary": summary or (view.__doc__ or "").strip().split("\n")[0],
-            "errors": tuple(errors),
+            "errors": tuple(errors), "authenticator": authenticator is not None,
         }
         REGISTRY.append(wrapper)
         return wrapper

@@ -62,10 +62,14 @@ def _authenticate_for_token():
 
 
 @bp.post("/private/token")
-@endpoint(body=TokenRequestSchema, response=TokenResponseSchema)
-def private_post_token(body):
+@endpoint(authenticator=_authenticate_for_token, body=TokenRequestSchema,
+          response=TokenResponseSchema,
+          errors=(ErrorCode.MERCHANT_GENERIC_UNAUTHORIZED,
+                  ErrorCode.GENERIC_TOKEN_PERMISSION_INSUFFICIENT,
+                  ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN))
+def private_post_token(body, credentials):
     """Obtain an access token (Basic auth with the password, or a refreshable token)."""
-    allowed = _authenticate_for_token()
+    allowed = credentials
     base, refreshable = auth.parse_scope(body["scope"])
     # Older clients ask with a flag instead of the scope suffix: the same thing.
     refreshable = refreshable or body.get("refreshable", False)
@@ -86,7 +90,8 @@ def private_post_token(body):
 
 
 @bp.delete("/private/token")
-@endpoint(status=204)
+@endpoint(status=204, errors=(ErrorCode.MERCHANT_GENERIC_UNAUTHORIZED,
+                              ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN))
 def private_delete_token():
     """Revoke the token this request presents."""
     token = bearer_token()

@@ -241,3 +241,18 @@ def test_admin_token_has_no_power_over_other_instances_private_api(client, admin
     factories.create_instance(client, admin_headers, "shop1")
     resp = client.patch("/instances/shop1/private", headers=admin_headers, json={"name": "x"})
     assert_error(resp, 401, 2015)
+
+
+def test_credentials_are_checked_before_the_body(client, db):
+    resp = client.post("/private/token", data="{broken", content_type="application/json")
+    assert_error(resp, 401, 2015)
+    resp = client.post("/private/token", json={"scope": "nonsense"},
+                       headers=factories.basic("admin", "wrong"))
+    assert_error(resp, 401, 2015)
+    assert _count_tokens(db) == 0
+
+
+def test_openapi_documents_both_ways_to_a_token(client):
+    operation = client.get("/openapi.json").get_json()["paths"]["/private/token"]["post"]
+    assert operation["security"] == [{"basic": []}, {"bearer": []}]
+    assert {"200", "400", "401", "403", "404"} <= set(operation["responses"])
