@@ -7,7 +7,7 @@ from ..backenddb import locks as locks_db
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
 from ..schemas.locks import LOCK_UUID, LockListQuerySchema, LockListSchema, LockRequestSchema
-from ..timeutil import FOREVER, add, now_us
+from ..timeutil import FOREVER, add, now_us, timestamp_to_wire
 from .common import endpoint
 
 bp = Blueprint("locks", __name__)
@@ -23,16 +23,11 @@ def out_of_stock(product_id: str, requested, available, *, restock=None, next_ex
         "unit_available_quantity": q.format(available),
     }
     if restock is not None:
-        fields["restock_expected"] = _timestamp(restock)
+        fields["restock_expected"] = timestamp_to_wire(restock)
     if next_expiration is not None:
-        fields["next_lock_expiration"] = _timestamp(next_expiration)
+        fields["next_lock_expiration"] = timestamp_to_wire(next_expiration)
     return TalerError(ErrorCode.MERCHANT_PRIVATE_POST_PRODUCTS_LOCK_INSUFFICIENT_STOCKS,
                       product_id, **fields)
-
-
-def _timestamp(us):
-    from ..timeutil import timestamp_to_wire
-    return timestamp_to_wire(us)
 
 
 @bp.post("/private/products/<product_id>/lock")

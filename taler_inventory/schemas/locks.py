@@ -1,4 +1,6 @@
 """Schemas of cart locks: the Taler lock request, the 410 body, the lock listing."""
+from decimal import Decimal
+
 from marshmallow import ValidationError, fields, post_load, validate
 
 from .common import (BaseSchema, DecimalQuantity, LegacyQuantity, QueryInteger, RelativeTime,
@@ -24,7 +26,6 @@ class LockRequestSchema(BaseSchema):
 
     @post_load
     def _quantity(self, data, **kwargs):
-        from decimal import Decimal
         try:
             data["quantity"] = merge_quantity(data, "unit_quantity", "quantity",
                                               default=Decimal(1))
