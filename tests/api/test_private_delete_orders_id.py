@@ -71,3 +71,27 @@ def test_other_instances_cannot_delete(client, admin_headers, db):
     assert_error(client.delete(f"/instances/shop1/private/orders/{order_id}", headers=h1),
                  404, 2005)
     assert stock(client, admin_headers) == ("2", "3", "0")
+
+
+def test_a_product_held_by_an_unpaid_order_is_not_deleted_unless_forced(client, h, db):
+    f.create_product(client, h, "p1", total_stock=5)
+    f.create_product(client, h, "p2", total_stock=5)
+    order_id = f.create_order(client, h, [("p1", 2), ("p2", 1)])
+    assert_error(client.delete("/private/products/p1", headers=h), 409, 2680)
+    assert stock(client, h, "p1") == ("2", "3", "0")
+    assert client.delete("/private/products/p1?force=yes", headers=h).status_code == 204
+    assert set(order_holds(db, order_id)) == {"p2"}
+    # The order keeps its line; paying it sells what still exists.
+    body = client.get(f"/private/orders/{order_id}", headers=h).get_json()
+    assert [line["product_id"] for line in body["inventory_products"]] == ["p1", "p2"]
+    assert client.post(f"/private/orders/{order_id}/paid", headers=h).status_code == 204
+    assert stock(client, h, "p2") == ("0", "4", "1")
+    assert_exact(db)
+
+
+def test_a_paid_order_does_not_block_deleting_its_product(client, h, db):
+    f.create_product(client, h, "p1", total_stock=5)
+    order_id = f.create_order(client, h, [("p1", 2)])
+    assert client.post(f"/private/orders/{order_id}/paid", headers=h).status_code == 204
+    assert client.delete("/private/products/p1", headers=h).status_code == 204
+    assert client.get(f"/private/orders/{order_id}", headers=h).status_code == 200
