@@ -48,6 +48,8 @@ def private_post_orders(body):
     if amount is not None and amount.currency != currency:
         raise _malformed("order.amount", f"The currency of this backend is {currency}.")
     lines = [(line["product_id"], line["quantity"]) for line in body["inventory_products"]]
+    _check_line_sums(lines)
+    _check_numbers(body["order_raw"], "order")
     if amount is None and not lines:
         raise TalerError(ErrorCode.GENERIC_PARAMETER_MISSING, "order.amount",
                          hint="order.amount is required when there are no inventory_products.",
@@ -341,6 +343,30 @@ def _pay_uri(order_id: str, claim_token: str | None) -> str:
 def _status_url(order_id: str, claim_token: str | None) -> str:
     url = f"{request.host_url}{_instance_path()}orders/{order_id}"
     return url + (f"?token={claim_token}" if claim_token else "")
+
+
+def _check_line_sums(lines):
+    """All lines of a product together stay a quantity (below 2^52)."""
+    sums = {}
+    for index, (product_id, quantity) in enumerate(lines):
+        sums[product_id] = sums.get(product_id, 0) + quantity
+        if sums[product_id] > q.MAX_INTEGER:
+            raise _malformed(f"inventory_products[{index}].unit_quantity",
+                             "The lines of this product add up to more than 2^52-1.")
+
+
+def _check_numbers(value, path):
+    """Fractional JSON numbers are stored exactly: they must fit PostgreSQL's NUMERIC."""
+    if isinstance(value, JsonNumber):
+        number = Decimal(value)
+        if not -1000 <= number.adjusted() <= 1000:
+            raise _malformed(path, "The number is out of range.")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_numbers(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_numbers(item, f"{path}[{index}]")
 
 
 def _known_shape(order_id: str):

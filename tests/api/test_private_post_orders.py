@@ -380,6 +380,31 @@ def test_bad_input_is_400_naming_the_field(client, h, db, body, code, field):
     assert db.execute("SELECT count(*) AS n FROM orders").fetchone()["n"] == 0
 
 
+@pytest.mark.parametrize("number", ["1e999999", "-1E-1001"])
+def test_numbers_beyond_numeric_are_400(client, h, db, number):
+    resp = client.post("/private/orders", headers=h, content_type="application/json",
+                       data='{"order": {"summary": "s", "amount": "KUDOS:1",'
+                            ' "extra": {"w": [%s]}}}' % number)
+    body = assert_error(resp, 400, 26)
+    assert body["parameter"] == "order.extra.w[0]"
+    assert db.execute("SELECT count(*) AS n FROM orders").fetchone()["n"] == 0
+
+
+def test_lines_of_a_product_add_up_to_at_most_2_52(client, h, db):
+    f.create_product(client, h, "inf", unit_total_stock="-1")
+    line = {"product_id": "inf", "quantity": 2**52 - 1}
+    resp = client.post("/private/orders", headers=h, json={
+        "order": {"summary": "s", "amount": "KUDOS:1"}, "inventory_products": [line, line]})
+    body = assert_error(resp, 400, 26)
+    assert body["parameter"] == "inventory_products[1].unit_quantity"
+    resp = client.post("/private/orders", headers=h, json={
+        "order": {"summary": "s", "amount": "KUDOS:1"}, "inventory_products": [line]})
+    assert resp.status_code == 200
+    order_id = resp.get_json()["order_id"]
+    assert client.post(f"/private/orders/{order_id}/paid", headers=h).status_code == 204
+    assert f.product(client, h, "inf")["total_sold"] == 2**52 - 1
+
+
 def test_not_json_is_400(client, h):
     resp = client.post("/private/orders", headers=h, data="{",
                        content_type="application/json")
