@@ -60,9 +60,10 @@ def test_token_is_random_and_only_its_hash_is_kept():
 
 def test_password_hash_is_salted_and_verifies():
     passwords = auth.Passwords(time_cost=1, memory_cost=64)
-    first, second = passwords.hash("pw"), passwords.hash("pw")
-    assert first != second and "pw" not in first
+    secret = "correct horse battery staple"
+    first, second = passwords.hash(secret), passwords.hash(secret)
+    assert first != second and secret not in first
     assert first.startswith("$argon2id$")
-    assert passwords.verify(first, "pw")
+    assert passwords.verify(first, secret)
     assert not passwords.verify(first, "wrong")
-    assert not passwords.verify("not a hash", "pw")
+    assert not passwords.verify("not a hash", secret)
