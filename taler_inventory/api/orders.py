@@ -58,22 +58,24 @@ def private_post_orders(body):
     claim_token = crockford(secrets.token_bytes(16)) if body["create_token"] else None
     request_hash = hashlib.sha256(_canonical_request(body).encode()).digest()
     instance_serial = g.instance["instance_serial"]
+    reclaim_batch = current_app.config["INVENTORY"]["RECLAIM_BATCH"]
 
     def create(conn):
+        # The prices and descriptions for the contract, then the stock decision.
         with conn.transaction():
             products = orders_db.order_products(
                 conn, instance_serial=instance_serial,
                 product_ids=[p for p, _ in lines]) if lines else {}
             total = amount if amount is not None else order_total(lines, products, currency)
             terms = contract_terms(body, order_id=order_id, amount=total, now=now,
-                                   pay_deadline=pay_deadline, lines=lines, products=products)
+                                   pay_deadline=pay_deadline, lines=lines, products=products,
+                                   currency=currency)
             return orders_db.create_order(
                 conn, instance_serial=instance_serial, order_id=order_id,
                 request_hash=request_hash, now=now, pay_deadline=pay_deadline,
                 summary=order["summary"], amount=None if total is None else str(total),
                 contract_terms=exact_dumps(terms), claim_token=claim_token, lines=lines,
-                lock_uuids=lock_uuids,
-                reclaim_batch=current_app.config["INVENTORY"]["RECLAIM_BATCH"])
+                lock_uuids=lock_uuids, reclaim_batch=reclaim_batch)
 
     outcome = get_db().run(create)
     if outcome.status in ("ok", "exists"):
@@ -203,7 +205,8 @@ def order_total(lines, products, currency) -> Amount | None:
     return total
 
 
-def contract_terms(body, *, order_id, amount, now, pay_deadline, lines, products) -> dict:
+def contract_terms(body, *, order_id, amount, now, pay_deadline, lines, products,
+                   currency) -> dict:
     """The contract terms: the order as sent, completed like Taler's backend does.
 
     The inventory lines are appended to ``products`` with what the inventory
@@ -220,7 +223,6 @@ def contract_terms(body, *, order_id, amount, now, pay_deadline, lines, products
             ceil_to_second(add(now, body["refund_delay"])))
     if isinstance(terms.get("fulfillment_url"), str):
         terms["fulfillment_url"] = terms["fulfillment_url"].replace("${ORDER_ID}", order_id)
-    currency = current_app.config["INVENTORY"]["CURRENCY"]
     inventory = [_contract_product(product_id, quantity, products[product_id], currency)
                  for product_id, quantity in lines if product_id in products]
     if inventory:
