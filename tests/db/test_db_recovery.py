@@ -15,7 +15,8 @@ from tests.conftest import TEST_SETTINGS
 def _terminate_app_connections(db) -> int:
     rows = db.execute(
         "SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity"
-        " WHERE application_name = 'taler-inventory' AND pid <> pg_backend_pid()").fetchall()
+        " WHERE application_name = 'taler-inventory' AND datname = current_database()"
+        " AND pid <> pg_backend_pid()").fetchall()
     return len(rows)
 
 
@@ -73,6 +74,7 @@ def test_connection_killed_mid_statement_is_503(app, db):
         while time.monotonic() < deadline:
             n = db.execute("SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity"
                            " WHERE query LIKE 'SELECT pg_sleep(30)%%'"
+                           " AND datname = current_database()"
                            " AND pid <> pg_backend_pid()").fetchone()["n"]
             if n:
                 return
