@@ -43,6 +43,11 @@ def dbinit(url: str, *, reset: bool = False) -> list[str]:
                 applied.append(name)
             for path in procedure_files():
                 conn.execute(path.read_text())
+        if applied:
+            # Fresh statistics for the planner right away, not only once
+            # autovacuum comes by (and where it is off).
+            conn.execute("ANALYZE inventory.holds, inventory.products, inventory.instances,"
+                         " inventory.tokens, inventory.orders, inventory.order_lines")
     return applied
 
 
