@@ -5,6 +5,7 @@ once as ``secret-token:<base32>``; only their SHA-256 is stored, and the stored 
 is compared in constant time after the indexed lookup.
 """
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -56,6 +57,13 @@ def permissions(scope: str) -> frozenset:
     if refreshable:
         perms = perms | {"token-refresh"}
     return frozenset(perms)
+
+
+@functools.cache
+def scopes_granting(permission: str) -> tuple[str, ...]:
+    """Every stored scope (with and without ``:refreshable``) that grants ``permission``."""
+    return tuple(sorted(scope for base in SCOPES for scope in (base, base + REFRESHABLE_SUFFIX)
+                        if permission in permissions(scope)))
 
 
 def new_token() -> tuple[str, bytes]:

@@ -14,6 +14,7 @@ result with the response schema.  The same metadata feeds ``/openapi.json``.
 import functools
 import json
 import zlib
+from dataclasses import dataclass
 
 from flask import current_app, g, request
 from marshmallow import ValidationError
@@ -31,7 +32,8 @@ REGISTRY = []
 
 
 def endpoint(*, permission=None, body=None, query=None, response=None, status=200,
-             instance=True, summary=None, errors=(), authenticator=None):
+             instance=True, summary=None, errors=(), authenticator=None,
+             auth_in_operation=False):
     """Declare an endpoint: its permission, request and response schemas.
 
     ``permission`` None means no authentication (the view may do its own);
@@ -40,6 +42,12 @@ def endpoint(*, permission=None, body=None, query=None, response=None, status=20
     ``authenticator`` replaces the permission check for the few endpoints with
     credentials of their own (``POST /private/token``); its result is passed to
     the view as ``credentials``.  Authentication comes before the body is parsed.
+
+    ``auth_in_operation`` is for hot endpoints whose single database call checks
+    the credentials itself (one round trip instead of two): the view gets
+    :class:`Credentials` and maps the call's status with :func:`check_authorized`.
+    Should the request be malformed, the credentials are checked the usual way
+    first, so the answer is the same as for any other endpoint.
     """
     body_schema = body() if isinstance(body, type) else body
     query_schema = query() if isinstance(query, type) else query
@@ -48,16 +56,27 @@ def endpoint(*, permission=None, body=None, query=None, response=None, status=20
     def decorate(view):
         @functools.wraps(view)
         def wrapper(**kwargs):
+            if auth_in_operation:
+                try:
+                    _parse(kwargs)
+                except TalerError:
+                    authenticate(permission)
+                    raise
+                kwargs["credentials"] = credentials(permission)
+                return render(view(**kwargs), response_schema, status)
             if authenticator is not None:
                 kwargs["credentials"] = authenticator()
             elif permission is not None:
                 authenticate(permission, instance=None if instance else ADMIN_INSTANCE)
+            _parse(kwargs)
+            result = view(**kwargs)
+            return render(result, response_schema, status)
+
+        def _parse(kwargs):
             if query_schema is not None:
                 kwargs["args"] = load(query_schema, request.args.to_dict(), location="query")
             if body_schema is not None:
                 kwargs["body"] = load(body_schema, json_body())
-            result = view(**kwargs)
-            return render(result, response_schema, status)
 
         wrapper.openapi = {
             "permission": permission, "body": body_schema, "query": query_schema,
@@ -120,6 +139,32 @@ def authenticate(permission: str, *, instance: str | None = None):
     if permission not in perms:
         raise TalerError(ErrorCode.GENERIC_TOKEN_PERMISSION_INSUFFICIENT, permission)
     return row
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What an operation needs to authorize a request in its own round trip."""
+
+    instance_id: str
+    token_hash: bytes | None
+    scopes: tuple[str, ...]  # the stored scopes that grant the permission
+    permission: str
+
+
+def credentials(permission: str) -> Credentials:
+    token = bearer_token()
+    return Credentials(instance_id(), auth.hash_token(token) if token else None,
+                       auth.scopes_granting(permission), permission)
+
+
+def check_authorized(status: str, creds: Credentials):
+    """Raise the error of a failed in-operation authorization (see ``authorize``)."""
+    if status == "unknown_instance":
+        raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, creds.instance_id)
+    if status == "unauthorized":
+        raise TalerError(ErrorCode.MERCHANT_GENERIC_UNAUTHORIZED)
+    if status == "forbidden":
+        raise TalerError(ErrorCode.GENERIC_TOKEN_PERMISSION_INSUFFICIENT, creds.permission)
 
 
 def require_instance():

@@ -7,8 +7,8 @@ from ..backenddb import locks as locks_db
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
 from ..schemas.locks import LOCK_UUID, LockListQuerySchema, LockListSchema, LockRequestSchema
-from ..timeutil import FOREVER, add, now_us, timestamp_to_wire
-from .common import endpoint
+from ..timeutil import FOREVER, now_us, timestamp_to_wire
+from .common import authenticate, check_authorized, endpoint
 
 bp = Blueprint("locks", __name__)
 
@@ -34,21 +34,23 @@ def out_of_stock(product_id: str, requested, available, *, restock=None, next_ex
 @endpoint(permission="products-lock", body=LockRequestSchema, status=204,
           errors=(ErrorCode.MERCHANT_GENERIC_PRODUCT_UNKNOWN,
                   ErrorCode.MERCHANT_PRIVATE_POST_PRODUCTS_LOCK_INSUFFICIENT_STOCKS,
-                  ErrorCode.INVENTORY_TOO_MANY_LOCKS))
-def private_post_products_id_lock(product_id, body):
+                  ErrorCode.INVENTORY_TOO_MANY_LOCKS),
+          auth_in_operation=True)
+def private_post_products_id_lock(product_id, body, credentials):
     """Lock (or with quantity 0 release) stock of a product for a cart."""
     if "\x00" in product_id:
         # No product id holds a NUL, and PostgreSQL cannot even compare one.
+        authenticate(credentials.permission)
         raise TalerError(ErrorCode.MERCHANT_GENERIC_PRODUCT_UNKNOWN, product_id)
-    now = now_us()
-    duration = min(body["duration"], g.instance["max_lock_duration"])
     outcome = get_db().run(
-        locks_db.lock_product, instance_serial=g.instance["instance_serial"],
+        locks_db.lock_product, instance_id=credentials.instance_id,
+        token_hash=credentials.token_hash, scopes=credentials.scopes,
         product_id=product_id, lock_uuid=body["lock_uuid"], quantity=body["quantity"],
-        expiration=add(now, duration), now=now,
+        duration=body["duration"], now=now_us(),
         reclaim_batch=current_app.config["INVENTORY"]["RECLAIM_BATCH"])
     if outcome.status == "ok":
         return None
+    check_authorized(outcome.status, credentials)
     if outcome.status == "unknown_product":
         raise TalerError(ErrorCode.MERCHANT_GENERIC_PRODUCT_UNKNOWN, product_id)
     if outcome.status == "precision":
@@ -60,7 +62,7 @@ def private_post_products_id_lock(product_id, body):
                          hint="The quantity is below the product's unit_minimum_quantity.",
                          parameter="unit_quantity")
     if outcome.status == "too_many_locks":
-        raise TalerError(ErrorCode.INVENTORY_TOO_MANY_LOCKS, str(g.instance["max_active_locks"]))
+        raise TalerError(ErrorCode.INVENTORY_TOO_MANY_LOCKS)
     raise out_of_stock(product_id, body["quantity"], outcome.available,
                        restock=outcome.restock, next_expiration=outcome.next_expiration)
 

@@ -13,7 +13,7 @@ def lookup_instance_auth(conn, instance_id: str, token_hash: bytes | None):
     token of this instance exists).
     """
     return conn.execute(
-        f"""SELECT i.instance_serial, i.instance_id, i.name, i.default_pay_delay,
+        """SELECT i.instance_serial, i.instance_id, i.name, i.default_pay_delay,
                    i.max_lock_duration, i.max_active_locks,
                    t.token_serial, t.token_hash, t.scope, t.expiration AS token_expiration
               FROM instances i

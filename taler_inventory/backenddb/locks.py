@@ -11,14 +11,18 @@ class LockOutcome:
     restock: int | None = None
 
 
-def lock_product(conn, *, instance_serial, product_id, lock_uuid, quantity, expiration, now,
-                 reclaim_batch) -> LockOutcome:
-    """Set the lock (product, uuid) to ``quantity`` until ``expiration``; 0 releases."""
+def lock_product(conn, *, instance_id, token_hash, scopes, product_id, lock_uuid, quantity,
+                 duration, now, reclaim_batch) -> LockOutcome:
+    """Authorize, then set the lock (product, uuid) to ``quantity`` for ``duration``.
+
+    One round trip.  Besides the lock statuses, ``status`` may be one of
+    :func:`authorize`'s: unknown_instance, unauthorized, forbidden.
+    """
     row = conn.execute(
         "SELECT out_status, out_available, out_next_expiration, out_restock"
-        " FROM lock_product(%s, %s, %s, %s, %s, %s, %s)",
-        (instance_serial, product_id, lock_uuid, quantity, expiration, now,
-         reclaim_batch)).fetchone()
+        " FROM authorized_lock_product(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (instance_id, token_hash, list(scopes), product_id, lock_uuid, quantity, duration,
+         now, reclaim_batch)).fetchone()
     return LockOutcome(row["out_status"], row["out_available"], row["out_next_expiration"],
                        row["out_restock"])
 

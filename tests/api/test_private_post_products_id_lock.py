@@ -563,3 +563,51 @@ def test_unknown_fields_are_ignored(client, admin_headers, db):
                        json=dict(GOOD, quantity=2, something_else={"x": 1}))
     assert resp.status_code == 204, resp.get_json()
     assert quantities(holds(db)) == [("cart-1", 2)]
+
+
+# -- authorization inside the lock's own round trip ----------------------------------
+# The lock endpoint checks the token in the same database call as the lock; the
+# answers must be exactly those of every other endpoint.
+
+def test_credentials_are_checked_before_the_body(client, admin_headers, db):
+    headers = f.instance_headers(client, admin_headers, "shop1")
+    f.create_product(client, headers, "p1", instance="shop1")
+    bad_body = {"lock_uuid": "", "duration": "soon"}
+    url = "/instances/shop1/private/products/p1/lock"
+    assert_error(client.post(url, json=bad_body), 401, 2015)
+    readonly = f.auth_headers(f.token(client, "shop1", "pw-" + "x" * 8, "readonly"))
+    assert_error(client.post(url, json=bad_body, headers=readonly), 403, 16)
+    assert_error(client.post("/instances/nope/private/products/p1/lock", json=bad_body,
+                             headers=headers), 404, 2000)
+    assert_error(client.post(url, json=bad_body, headers=headers), 400, 26)
+    assert holds(db, "p1", "shop1") == []
+
+
+def test_lock_answers_like_every_endpoint_on_bad_credentials(client, admin_headers, db):
+    headers = f.instance_headers(client, admin_headers, "shop1")
+    f.create_product(client, headers, "p1", instance="shop1")
+    f.create_product(client, admin_headers, "p1")
+    assert_error(f.lock(client, {}, "p1", instance="shop1"), 401, 2015)
+    assert_error(f.lock(client, {"Authorization": "Bearer secret-token:nope"}, "p1",
+                        instance="shop1"), 401, 2015)
+    # A token of the admin instance is not one of shop1.
+    assert_error(f.lock(client, admin_headers, "p1", instance="shop1"), 401, 2015)
+    simple = f.auth_headers(f.token(client, "shop1", "pw-" + "x" * 8, "order-simple"))
+    body = assert_error(f.lock(client, simple, "p1", instance="shop1"), 403, 16)
+    assert body["detail"] == "products-lock"
+    assert_error(f.lock(client, headers, "p1", instance="unknown"), 404, 2000)
+    assert holds(db, "p1", "shop1") == [] and holds(db, "p1") == []
+    assert reserved(db, "p1", "shop1") == 0
+
+
+def test_expired_token_may_not_lock(client, admin_headers, db):
+    f.create_product(client, admin_headers, "p1")
+    with frozen_clock() as clock:
+        short = f.auth_headers(f.token(client, "admin", f.ADMIN_PASSWORD, "order-pos",
+                                       duration={"d_us": 60 * US_PER_S}))
+        clock.tick(timedelta(seconds=59))
+        assert f.lock(client, short, "p1").status_code == 204
+        clock.tick(timedelta(seconds=1))
+        assert_error(f.lock(client, short, "p1", "cart-2"), 401, 2015)
+    assert quantities(holds(db)) == [("cart-1", 1)]
+    assert reserved(db) == 1

@@ -152,3 +152,31 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION release_cart(INT8, TEXT, INT8)
   IS 'Release every cart lock of lock_uuid; out_live counts those that still held stock.';
+
+
+CREATE OR REPLACE FUNCTION authorized_lock_product(
+   in_instance_id TEXT, in_token_hash BYTEA, in_scopes TEXT[],
+   in_product_id TEXT, in_lock_uuid TEXT, in_quantity NUMERIC, in_duration INT8,
+   in_now INT8, in_reclaim_batch INT4,
+   OUT out_status TEXT, OUT out_available NUMERIC,
+   OUT out_next_expiration INT8, OUT out_restock INT8)
+LANGUAGE plpgsql AS $$
+DECLARE
+  a RECORD;
+BEGIN
+  SELECT * INTO a FROM authorize(in_instance_id, in_token_hash, in_scopes, in_now);
+  IF a.out_status <> 'ok' THEN
+    out_status := a.out_status;
+    RETURN;
+  END IF;
+  -- The duration is cut to the instance's max_lock_duration; the sum saturates
+  -- at "never" (INT8 max), like timeutil.add.
+  SELECT l.out_status, l.out_available, l.out_next_expiration, l.out_restock
+    INTO out_status, out_available, out_next_expiration, out_restock
+    FROM lock_product(a.out_instance_serial, in_product_id, in_lock_uuid, in_quantity,
+                      in_now + LEAST(in_duration, a.out_max_lock_duration,
+                                     9223372036854775807 - in_now),
+                      in_now, in_reclaim_batch) l;
+END $$;
+COMMENT ON FUNCTION authorized_lock_product(TEXT, BYTEA, TEXT[], TEXT, TEXT, NUMERIC, INT8, INT8, INT4)
+  IS 'The lock endpoint in one round trip: authorize, then lock_product.  Adds the statuses of authorize.';
