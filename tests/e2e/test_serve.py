@@ -96,6 +96,9 @@ class Server:
     def post(self, path, **kwargs):
         return requests.post(self.base + path, timeout=10, **kwargs)
 
+    def delete(self, path, **kwargs):
+        return requests.delete(self.base + path, timeout=10, **kwargs)
+
 
 def _token(server, instance, password, scope="all"):
     prefix = factories.prefix(instance)
