@@ -164,7 +164,11 @@ def _check_update(row, changes: dict, precision: int):
         return Status.SOLD_REDUCED, "unit_total_sold"
     if lost < row["total_lost"]:
         return Status.LOST_REDUCED, "unit_total_lost"
-    if stock is not None and sold + lost > stock:
+    # Checked when the patch records more sold or lost units: a loss may have
+    # oversubscribed holds that were paid since (sold + lost > stock), and then
+    # editing other fields or raising the stock must still work.
+    if stock is not None and sold + lost > stock and (
+            sold != row["total_sold"] or lost != row["total_lost"]):
         return Status.LOST_EXCEEDS_STOCK, "unit_total_lost"
     if stock is not None and sold + row["reserved"] > stock:
         return Status.SOLD_EXCEEDS_HELD, "unit_total_sold"

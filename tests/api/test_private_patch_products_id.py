@@ -143,6 +143,27 @@ def test_loss_may_oversubscribe_holds(client, admin_headers, base, db):
     assert row["reserved"] == 5  # products code never writes reserved
 
 
+def test_oversubscribing_loss_then_payment_leaves_the_product_editable(client,
+                                                                      admin_headers, base):
+    # 10 stocked, 2 sold, 1 lost: an order holds 7, a loss of 3 oversubscribes it, and
+    # the payment makes sold + lost exceed the stock (SPEC §8.1 allows the loss).
+    order_id = f.create_order(client, admin_headers, [("p", "7")])
+    assert patch(client, admin_headers, "p", {"unit_total_lost": "4"}).status_code == 204
+    resp = client.post(f"/private/orders/{order_id}/paid", headers=admin_headers)
+    assert resp.status_code == 204
+    detail = f.product(client, admin_headers, "p")
+    assert (detail["unit_total_sold"], detail["unit_total_lost"]) == ("9", "4")
+    # Other fields, the same counters as sent by Taler clients, and a partial restock.
+    body = {"description": "edited", "unit_total_stock": "10", "unit_total_lost": "4"}
+    assert patch(client, admin_headers, "p", body).status_code == 204
+    assert patch(client, admin_headers, "p", {"unit_total_stock": "12"}).status_code == 204
+    detail = f.product(client, admin_headers, "p")
+    assert (detail["description"], detail["unit_total_stock"]) == ("edited", "12")
+    # Recording more sold or lost units still needs room for them.
+    assert_error(patch(client, admin_headers, "p", {"unit_total_lost": "5"}), 400, 2661)
+    assert f.product(client, admin_headers, "p") == detail
+
+
 def test_sold_cannot_take_held_units(client, admin_headers, base, db):
     f.insert_hold(db, "p", "5", now_us() + 3600 * US_PER_S)
     assert_error(patch(client, admin_headers, "p", {"unit_total_sold": "6"}), 410, 2670)
