@@ -13,6 +13,8 @@ from .instance_common import details, passwords, reconfigure
 bp = Blueprint("management", __name__)
 
 DAY = 24 * 3600 * US_PER_S
+#: The old name of the admin instance: ``/instances/default/...`` redirects to the root.
+ALIAS_OF_ADMIN = "default"
 DEFAULT_PAY_DELAY = DAY
 DEFAULT_MAX_LOCK_DURATION = DAY
 
@@ -36,6 +38,11 @@ def _same_settings(row, body) -> bool:
           status=204, errors=(ErrorCode.MERCHANT_PRIVATE_POST_INSTANCES_ALREADY_EXISTS,))
 def management_post_instances(body):
     """Create an instance (the same id with identical settings again: 204)."""
+    if body["id"] == ALIAS_OF_ADMIN:
+        # /instances/default/... redirects to the admin instance: an instance
+        # of that id could never be reached.  The id is taken, by the admin.
+        raise TalerError(ErrorCode.MERCHANT_PRIVATE_POST_INSTANCES_ALREADY_EXISTS, body["id"],
+                         hint='"default" is another name of the admin instance.')
     created = get_db().run(
         instances_db.insert_instance, instance_id=body["id"], name=body["name"],
         password_hash=passwords().hash(body["auth"]["password"]),

@@ -106,6 +106,16 @@ def test_instance_ids_with_dots_at_and_dashes(client, admin_headers):
         assert resp.get_json()["id"] == instance_id
 
 
+def test_default_is_the_admin_and_cannot_be_created(client, admin_headers, db):
+    # /instances/default/... redirects to the admin instance: such an instance
+    # could never be reached, so the id counts as taken.
+    resp = client.post("/management/instances", headers=admin_headers, json=_body("default"))
+    err = assert_error(resp, 409, 2600)
+    assert err["detail"] == "default"
+    assert _row(db, "default") is None
+    assert db.execute("SELECT count(*) AS n FROM instances").fetchone()["n"] == 1
+
+
 def test_list_instances(client, admin_headers):
     factories.create_instance(client, admin_headers, "shop1", website="https://s.example")
     resp = client.get("/management/instances", headers=admin_headers)
