@@ -53,11 +53,12 @@ def private_post_products(body):
     """Create a product (the same product again: 204)."""
     stock = body["total_stock"]
     if stock is not None and body.get("total_sold", 0) + body.get("total_lost", 0) > stock:
-        raise TalerError(E.MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_LOST_EXCEEDS_STOCKS,
-                         "unit_total_lost")
+        fail(Status.LOST_EXCEEDS_STOCK, body["product_id"], "unit_total_lost")
     status = get_db().run(products_db.insert_product, instance_serial(), body, now_us())
     if status not in (Status.CREATED, Status.OK):
-        fail(status, body["product_id"])
+        # Like a PATCH, an unknown category names the field.
+        fail(status, body["product_id"],
+             "categories" if status is Status.CATEGORY_UNKNOWN else None)
 
 
 @bp.get("/private/products")

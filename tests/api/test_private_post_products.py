@@ -187,6 +187,8 @@ def test_unknown_category_is_404(client, admin_headers, db):
                                             "price": "KUDOS:1", "total_stock": 1,
                                             "categories": cats})
         assert (resp.status_code, resp.get_json()["code"]) == (404, 2003)
+        # The field is named, as in a PATCH.
+        assert resp.get_json()["detail"] == resp.get_json()["parameter"] == "categories"
     assert count_products(db) == 0
 
 
@@ -195,6 +197,8 @@ def test_lost_beyond_stock_minus_sold_is_400(client, admin_headers, db):
                                         "price": "KUDOS:1", "total_stock": 5,
                                         "total_sold": 3, "total_lost": 3})
     assert (resp.status_code, resp.get_json()["code"]) == (400, 2661)
+    # A 400 names the field in detail and parameter (doc/errors.rst).
+    assert resp.get_json()["detail"] == resp.get_json()["parameter"] == "unit_total_lost"
     assert count_products(db) == 0
 
 
