@@ -1,11 +1,14 @@
 """Management of instances: ``/management/instances[/$ID]`` (admin tokens only)."""
+import re
+
 from flask import Blueprint, request
 
 from ..backenddb import instances as instances_db
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
-from ..schemas.instances import (EXTRA_FIELDS, InstanceConfigurationSchema, InstanceDetailsSchema,
-                                 InstanceListSchema, InstanceReconfigurationSchema)
+from ..schemas.instances import (EXTRA_FIELDS, INSTANCE_ID_PATTERN, InstanceConfigurationSchema,
+                                 InstanceDetailsSchema, InstanceListSchema,
+                                 InstanceReconfigurationSchema)
 from ..timeutil import US_PER_S
 from .common import ADMIN_INSTANCE, endpoint
 from .instance_common import details, passwords, reconfigure
@@ -13,6 +16,7 @@ from .instance_common import details, passwords, reconfigure
 bp = Blueprint("management", __name__)
 
 DAY = 24 * 3600 * US_PER_S
+INSTANCE_ID = re.compile(INSTANCE_ID_PATTERN)
 #: The old name of the admin instance: ``/instances/default/...`` redirects to the root.
 ALIAS_OF_ADMIN = "default"
 DEFAULT_PAY_DELAY = DAY
@@ -72,7 +76,14 @@ def management_get_instances():
         for r in rows]}
 
 
+def _known_shape(instance_id):
+    """An id no instance can have (a NUL, say) is unknown and never reaches SQL."""
+    if INSTANCE_ID.match(instance_id) is None:
+        raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, instance_id[:128])
+
+
 def _live_instance(instance_id):
+    _known_shape(instance_id)
     row = get_db().run(instances_db.lookup_instance, instance_id)
     if row is None or row["deleted"]:
         raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, instance_id)
@@ -92,6 +103,7 @@ def management_get_instances_id(instance_id_):
           status=204, errors=(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN,))
 def management_patch_instances_id(instance_id_, body):
     """Reconfigure an instance; absent fields stay."""
+    _known_shape(instance_id_)
     reconfigure(instance_id_, body)
 
 
@@ -104,5 +116,6 @@ def management_delete_instances_id(instance_id_):
     purge = request.args.get("purge") == "YES"
     if instance_id_ == ADMIN_INSTANCE:
         raise TalerError(ErrorCode.INVENTORY_ADMIN_INSTANCE_PROTECTED, instance_id_)
+    _known_shape(instance_id_)
     if not get_db().run(instances_db.delete_instance, instance_id_, purge=purge):
         raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, instance_id_)

@@ -45,6 +45,12 @@ def instance_serial() -> int:
     return g.instance["instance_serial"]
 
 
+def known_shape(product_id: str):
+    """No product id holds a NUL (PostgreSQL cannot even compare one): unknown."""
+    if "\x00" in product_id:
+        fail(Status.UNKNOWN, product_id[:128])
+
+
 @bp.post("/private/products")
 @endpoint(permission="products-write", body=ProductAddDetailSchema, status=204,
           errors=(E.MERCHANT_GENERIC_CATEGORY_UNKNOWN,
@@ -75,6 +81,7 @@ def private_get_products(args):
           errors=(E.MERCHANT_GENERIC_PRODUCT_UNKNOWN,))
 def private_get_products_id(product_id):
     """Show a product, with what is locked and available now."""
+    known_shape(product_id)
     row = get_db().run(products_db.lookup_product, instance_serial(), product_id, now_us())
     if row is None:
         fail(Status.UNKNOWN, product_id)
@@ -89,6 +96,7 @@ def private_get_products_id(product_id):
                   E.MERCHANT_PRIVATE_POST_PRODUCTS_LOCK_INSUFFICIENT_STOCKS))
 def private_patch_products_id(product_id, body):
     """Change a product; absent fields stay, counters never decrease."""
+    known_shape(product_id)
     status, field = get_db().run(products_db.update_product, instance_serial(), product_id,
                                  body, now_us())
     if status is not Status.OK:
@@ -101,6 +109,7 @@ def private_patch_products_id(product_id, body):
                   E.MERCHANT_PRIVATE_DELETE_PRODUCTS_CONFLICTING_LOCK))
 def private_delete_products_id(product_id, args):
     """Delete a product; while it is held only with ``?force=yes``."""
+    known_shape(product_id)
     status = get_db().run(products_db.delete_product, instance_serial(), product_id,
                           now_us(), force=args["force"] == "yes")
     if status is not Status.OK:

@@ -1,7 +1,8 @@
 """Schemas of instances: creation, reconfiguration, details and listings."""
 from marshmallow import fields, post_load, validate, validates
 
-from .common import BaseSchema, RelativeTime, StrictBoolean, StrictInteger
+from .common import (BaseSchema, JsonObject, RelativeTime, StrictBoolean, StrictInteger,
+                     Text, check_json)
 
 INSTANCE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]+$"
 
@@ -12,28 +13,29 @@ EXTRA_FIELDS = ("address", "jurisdiction", "use_stefan", "default_wire_transfer_
 
 class AuthSchema(BaseSchema):
     method = fields.String(required=True, validate=validate.OneOf(["token"]))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    password = Text(required=True, validate=validate.Length(min=1, max=1024))
 
 
 class InstanceSettingsSchema(BaseSchema):
     """Fields an instance can be created or reconfigured with."""
 
-    name = fields.String(validate=validate.Length(min=1, max=1024))
+    name = Text(validate=validate.Length(min=1, max=1024))
     default_pay_delay = RelativeTime()
     max_lock_duration = RelativeTime()
     max_active_locks = StrictInteger(validate=validate.Range(min=0, max=2**62))
-    address = fields.Dict()
-    jurisdiction = fields.Dict()
+    address = JsonObject()
+    jurisdiction = JsonObject()
     use_stefan = StrictBoolean()
     default_wire_transfer_delay = fields.Raw()
-    email = fields.String(validate=validate.Length(max=1024))
-    phone_number = fields.String(validate=validate.Length(max=128))
-    website = fields.String(validate=validate.Length(max=1024))
-    logo = fields.String(validate=validate.Length(max=1024 * 1024))
+    email = Text(validate=validate.Length(max=1024))
+    phone_number = Text(validate=validate.Length(max=128))
+    website = Text(validate=validate.Length(max=1024))
+    logo = Text(validate=validate.Length(max=1024 * 1024))
 
     @validates("default_wire_transfer_delay")
     def _relative(self, value, **kwargs):
         RelativeTime().deserialize(value)
+        check_json(value)  # stored as sent: every string must be storable
 
 
 class InstanceConfigurationSchema(InstanceSettingsSchema):
@@ -41,7 +43,7 @@ class InstanceConfigurationSchema(InstanceSettingsSchema):
 
     id = fields.String(required=True, validate=[validate.Regexp(INSTANCE_ID_PATTERN),
                                                 validate.Length(max=128)])
-    name = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    name = Text(required=True, validate=validate.Length(min=1, max=1024))
     auth = fields.Nested(AuthSchema, required=True)
 
 
@@ -62,7 +64,7 @@ class AuthChangeSchema(BaseSchema):
     """``POST /private/auth``."""
 
     method = fields.String(required=True, validate=validate.OneOf(["token"]))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    password = Text(required=True, validate=validate.Length(min=1, max=1024))
 
 
 class InstanceDetailsSchema(BaseSchema):

@@ -2,7 +2,7 @@
 from marshmallow import fields, validate
 
 from .. import auth
-from .common import BaseSchema, RelativeTime, StrictBoolean, Timestamp
+from .common import BaseSchema, RelativeTime, StrictBoolean, Text, Timestamp
 
 
 def _known_scope(value):
@@ -15,7 +15,7 @@ class TokenRequestSchema(BaseSchema):
 
     scope = fields.String(required=True, validate=_known_scope)
     duration = RelativeTime()
-    description = fields.String(validate=validate.Length(max=1024))
+    description = Text(validate=validate.Length(max=1024))
     refreshable = StrictBoolean()  # older clients: same as the ":refreshable" suffix
 
 

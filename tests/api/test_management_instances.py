@@ -116,6 +116,27 @@ def test_default_is_the_admin_and_cannot_be_created(client, admin_headers, db):
     assert db.execute("SELECT count(*) AS n FROM instances").fetchone()["n"] == 1
 
 
+@pytest.mark.parametrize("change, field", [
+    ({"name": "a\u0000b"}, "name"),
+    ({"auth": {"method": "token", "password": "\ud800"}}, "auth.password"),
+    ({"email": "a\u0000"}, "email"),
+    ({"logo": "\udc00"}, "logo"),
+    ({"address": {"street": "\u0000"}}, "address"),
+])
+def test_unstorable_text_is_400(client, admin_headers, db, change, field):
+    resp = client.post("/management/instances", headers=admin_headers,
+                       json={**_body(), **change})
+    assert assert_error(resp, 400, 26)["detail"] == field
+    assert _row(db, "shop1") is None
+
+
+@pytest.mark.parametrize("method", ["get", "patch", "delete"])
+def test_impossible_instance_id_in_the_path_is_404(client, admin_headers, method):
+    resp = getattr(client, method)("/management/instances/a%00b", headers=admin_headers,
+                                   json={})
+    assert_error(resp, 404, 2000)
+
+
 def test_list_instances(client, admin_headers):
     factories.create_instance(client, admin_headers, "shop1", website="https://s.example")
     resp = client.get("/management/instances", headers=admin_headers)

@@ -43,6 +43,23 @@ def test_patch_private_malformed_is_400(client, admin_headers, db):
     assert db.execute("SELECT name FROM instances").fetchone()["name"] == "admin"
 
 
+@pytest.mark.parametrize("body, field", [
+    ({"name": "a\u0000b"}, "name"),
+    ({"email": "\ud800"}, "email"),
+    ({"website": "a\u0000"}, "website"),
+    ({"address": {"town": "a\u0000"}}, "address"),
+    ({"jurisdiction": {"\u0000": "x"}}, "jurisdiction"),
+    ({"default_wire_transfer_delay": {"d_us": 5, "note": "\u0000"}},
+     "default_wire_transfer_delay"),
+])
+def test_patch_private_unstorable_text_is_400(client, admin_headers, db, body, field):
+    # PostgreSQL cannot store NUL or unpaired surrogates: a 400, never a 500.
+    before = db.execute("SELECT * FROM instances").fetchone()
+    err = assert_error(client.patch("/private", headers=admin_headers, json=body), 400, 26)
+    assert err["detail"] == field
+    assert db.execute("SELECT * FROM instances").fetchone() == before
+
+
 def test_password_change_revokes_every_token(client, admin_headers, db):
     headers = factories.instance_headers(client, admin_headers, "shop1")
     other = factories.auth_headers(factories.token(client, "shop1", SHOP_PW, "readonly"))
@@ -69,6 +86,8 @@ def test_password_change_revokes_every_token(client, admin_headers, db):
     ({"method": "external", "password": "x"}, 26, "method"),
     ({"method": "token", "password": ""}, 26, "password"),
     ({"method": "token", "password": 5}, 26, "password"),
+    ({"method": "token", "password": "\ud800"}, 26, "password"),
+    ({"method": "token", "password": "a\u0000b"}, 26, "password"),
 ])
 def test_password_change_malformed_is_400(client, admin_headers, body, code, field):
     err = assert_error(client.post("/private/auth", headers=admin_headers, json=body), 400, code)

@@ -26,6 +26,9 @@ def test_delete_then_unknown(client, admin_headers, db):
     assert (resp.status_code, resp.get_json()["code"]) == (404, 2006)
     resp = delete(client, admin_headers, "p")
     assert (resp.status_code, resp.get_json()["code"]) == (404, 2006)
+    # An id no product can have (PostgreSQL cannot compare a NUL): 404, not 500.
+    resp = delete(client, admin_headers, "a%00b", "?force=yes")
+    assert (resp.status_code, resp.get_json()["code"]) == (404, 2006)
     assert db.execute("SELECT count(*) AS n FROM product_categories").fetchone()["n"] == 0
     # The category stays.
     assert client.get(f"/private/categories/{cat}", headers=admin_headers).status_code == 200

@@ -8,6 +8,9 @@ from tests import factories as f
 def test_unknown_product_is_404(client, admin_headers):
     resp = client.get("/private/products/nope", headers=admin_headers)
     assert (resp.status_code, resp.get_json()["code"]) == (404, 2006)
+    # An id no product can have (PostgreSQL cannot compare a NUL): 404, not 500.
+    resp = client.get("/private/products/a%00b", headers=admin_headers)
+    assert (resp.status_code, resp.get_json()["code"]) == (404, 2006)
 
 
 def test_other_instance_product_is_404(client, admin_headers):

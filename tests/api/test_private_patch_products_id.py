@@ -97,6 +97,7 @@ def test_unknown_category_is_404_and_nothing_changes(client, admin_headers, base
 
 def test_unknown_product_is_404(client, admin_headers, base):
     assert_error(patch(client, admin_headers, "nope", {"description": "x"}), 404, 2006)
+    assert_error(patch(client, admin_headers, "a%00b", {"description": "x"}), 404, 2006)
     shop = f.instance_headers(client, admin_headers, "shop1")
     assert_error(patch(client, shop, "p", {"description": "x"}, instance="shop1"), 404, 2006)
     assert f.product(client, admin_headers, "p") == base

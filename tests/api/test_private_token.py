@@ -79,6 +79,9 @@ def test_instance_is_resolved_before_authentication(client, db):
     ({"scope": "all", "duration": {"d_us": -1}}, 26, "duration"),
     ({"scope": "all", "duration": 5}, 26, "duration"),
     ({"scope": "all", "duration": {"d_us": 1.5}}, 26, "duration"),
+    # PostgreSQL cannot store these: a 400, not a 500.
+    ({"scope": "all", "description": "a\u0000b"}, 26, "description"),
+    ({"scope": "all", "description": "\ud800"}, 26, "description"),
 ])
 def test_malformed_token_request_is_400(client, db, body, code, field):
     resp = client.post("/private/token", headers=factories.basic("admin", ADMIN_PW), json=body)
