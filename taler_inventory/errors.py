@@ -5,6 +5,7 @@ including Flask's own HTTP errors and unexpected exceptions, into a JSON
 ``ErrorDetail`` body ``{"code", "hint", "detail"?, ...}``.  Never HTML.
 """
 import enum
+import json
 import logging
 
 from flask import jsonify
@@ -24,6 +25,7 @@ class ErrorCode(enum.Enum):
     GENERIC_PARAMETER_MISSING = (25, 400, "A required parameter is missing.")
     GENERIC_PARAMETER_MALFORMED = (26, 400, "A parameter is malformed.")
     GENERIC_COMPRESSION_INVALID = (28, 400, "The request body could not be decompressed.")
+    GENERIC_URI_TOO_LONG = (31, 414, "The request URI is longer than the server accepts.")
     GENERIC_UPLOAD_EXCEEDS_LIMIT = (32, 413, "The request body exceeds the size limit.")
     GENERIC_DB_SETUP_FAILED = (50, 500, "The database is not set up.")
     GENERIC_DB_START_FAILED = (51, 503, "The database is unreachable.")
@@ -97,6 +99,25 @@ _HTTP_TO_CODE = {
     413: ErrorCode.GENERIC_UPLOAD_EXCEEDS_LIMIT,
     415: ErrorCode.INVENTORY_UNSUPPORTED_MEDIA_TYPE,
 }
+
+
+def wire_error(status: int, message: str) -> tuple[int, bytes]:
+    """Status and JSON body for a request the HTTP server rejects before the app sees it.
+
+    gunicorn answers a malformed request line or header block, an over-long URI or
+    header section, or a broken chunked body with an HTML page of its own; this gives
+    the same answer as an ErrorDetail.  A transfer coding the server does not know
+    (501 for gunicorn) is the client's input, so it is a 400 like any other.
+    """
+    if status == 414:
+        code = ErrorCode.GENERIC_URI_TOO_LONG
+    elif status >= 500 and status != 501:
+        code, message = ErrorCode.GENERIC_INTERNAL_INVARIANT_FAILURE, ""
+    else:
+        code = ErrorCode.GENERIC_PARAMETER_MALFORMED
+        status = 400 if status >= 500 else status
+    err = TalerError(code, message[:200] or None, http_status=status)
+    return status, json.dumps(err.body(), separators=(",", ":")).encode()
 
 
 def _handle_taler_error(err: TalerError):

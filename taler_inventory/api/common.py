@@ -17,6 +17,7 @@ import zlib
 from dataclasses import dataclass
 
 from flask import current_app, g, request
+from gunicorn.http.errors import ParseException
 from marshmallow import ValidationError
 
 from .. import auth
@@ -191,7 +192,14 @@ def raw_body() -> bytes:
     wire_limit = limit if encoding in ("", "identity") else limit + 1024
     if length is not None and length > wire_limit:
         raise _too_large(limit)
-    data = request.stream.read(wire_limit + 1)
+    try:
+        data = request.stream.read(wire_limit + 1)
+    except (OSError, ParseException) as exc:
+        # The body's framing is broken (a bad chunk size, a missing terminator,
+        # the connection closed early): the client's fault, never a 500.
+        raise TalerError(ErrorCode.GENERIC_PARAMETER_MALFORMED, "body",
+                         hint=f"The request body could not be read: {str(exc)[:200]}",
+                         parameter="body") from None
     if len(data) > wire_limit:
         raise _too_large(limit)
     if encoding == "gzip":

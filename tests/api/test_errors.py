@@ -205,3 +205,60 @@ def test_unexpected_exception_is_500_json_without_trace(database_url):
     assert "secret internals" not in resp.get_data(as_text=True)
     assert "Traceback" not in resp.get_data(as_text=True)
     assert set(body) == {"code", "hint"}
+
+
+# -- what the HTTP server rejects before the app ----------------------------------------
+
+@pytest.mark.parametrize("status, message, want_status, want_code", [
+    (400, "Invalid HTTP request line: 'GET /\xfc HTTP/1.1'", 400, 26),
+    (414, "Request Line is too large (5534 > 4094)", 414, 31),
+    (431, "Error parsing headers: 'limit request headers fields'", 431, 26),
+    (501, "Unsupported transfer coding: 'foo'", 400, 26),
+    (500, "", 500, 60),
+])
+def test_server_level_errors_are_error_details(status, message, want_status, want_code):
+    # gunicorn's own answers (malformed request line or headers, over-long URI or
+    # header section, unknown transfer coding) used to be HTML pages.
+    import socket
+
+    from taler_inventory.server import write_error
+
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        write_error(ours, status, "Reason", message)
+        ours.shutdown(socket.SHUT_WR)
+        raw = b""
+        while chunk := theirs.recv(65536):
+            raw += chunk
+    head, _, payload = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0].split()[1] == str(want_status)
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    assert headers["Content-Type"] == "application/json"
+    assert int(headers["Content-Length"]) == len(payload)
+    body = json.loads(payload)
+    assert body["code"] == want_code and isinstance(body["hint"], str)
+    if want_code == 60:
+        assert "detail" not in body
+    else:
+        assert body["detail"] == message
+    assert b"<" not in payload
+
+
+class _BrokenChunks(io.BytesIO):
+    """A request body whose chunked framing is broken, as gunicorn reports it."""
+
+    def read(self, *args):
+        from gunicorn.http.errors import InvalidChunkSize
+        raise InvalidChunkSize(b"zz")
+
+    readline = read
+
+
+def test_broken_chunked_body_is_400_26_naming_the_body(client, admin_headers, db):
+    resp = client.patch("/private", input_stream=_BrokenChunks(),
+                        headers={**admin_headers, "Content-Type": "application/json"},
+                        environ_overrides={"wsgi.input_terminated": True})
+    body = assert_error(resp, 400, 26)
+    assert body["detail"] == "body" and body["parameter"] == "body"
+    assert _name(db) == "admin"

@@ -1,4 +1,5 @@
 """End to end: the real ``taler-inventory serve`` process, spoken to over HTTP."""
+import json
 import os
 import re
 import shutil
@@ -131,6 +132,40 @@ def _walk(server, admin_password, new_instance):
     return admin
 
 
+def _raw(server, data: bytes) -> tuple[int, dict]:
+    """Send raw bytes; return the status and JSON body of the answer."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(data)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+            head, _, payload = answer.partition(b"\r\n\r\n")
+            length = re.search(rb"(?i)content-length: *(\d+)", head)
+            if length and len(payload) >= int(length.group(1)):
+                break
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    assert re.search(rb"(?i)content-type: application/json", head), answer[:300]
+    return int(head.split()[1]), json.loads(payload)
+
+
+def _wire_errors(server, admin):
+    """What gunicorn rejects itself is an ErrorDetail too, never an HTML page or a 500."""
+    auth = b"Authorization: " + admin["Authorization"].encode() + b"\r\n"
+    status, body = _raw(server, b"GET /private/products/" + b"x" * 5000 + b" HTTP/1.1\r\n"
+                        b"Host: x\r\n\r\n")
+    assert (status, body["code"]) == (414, 31), body
+    status, body = _raw(server, "GET /private/products/\u00fc HTTP/1.1\r\nHost: x\r\n\r\n"
+                        .encode())
+    assert (status, body["code"]) == (400, 26) and body["detail"], body
+    status, body = _raw(server, b"GET /config HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 10000
+                        + b"\r\n\r\n")
+    assert (status, body["code"]) == (431, 26), body
+    status, body = _raw(server, b"PATCH /private HTTP/1.1\r\nHost: x\r\n" + auth
+                        + b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+                        b"\r\nzz\r\n{}\r\n0\r\n\r\n")
+    assert (status, body["code"], body["detail"]) == (400, 26, "body"), body
+
+
 def test_serve_against_the_configured_database(database_url, db):
     server = Server({"TALER_INVENTORY_DATABASE_URL": database_url,
                      "TALER_INVENTORY_ADMIN_PASSWORD": factories.ADMIN_PASSWORD})
@@ -152,6 +187,9 @@ def test_serve_against_the_configured_database(database_url, db):
         for t in threads:
             t.join(30)
         assert results == [200] * 8
+        _wire_errors(server, admin)
+        assert db.execute("SELECT name FROM instances WHERE instance_id = 'admin'") \
+            .fetchone()["name"] == "admin"
         assert "password:" not in server.text()  # a configured password is never printed
         assert server.stop() == 0
     finally:
