@@ -178,7 +178,8 @@ class ProductDetailSchema(BaseSchema):
     categories = fields.List(fields.Integer())
     next_restock = Timestamp()
     minimum_age = fields.Integer()
-    unit_total_stock = DecimalQuantity(metadata={"description": '"-1": unlimited'})
+    unit_total_stock = DecimalQuantity(allow_unlimited=True,
+                                       metadata={"description": '"-1": unlimited'})
     total_stock = fields.Integer()
     unit_total_sold = DecimalQuantity()
     total_sold = fields.Integer()
@@ -186,7 +187,8 @@ class ProductDetailSchema(BaseSchema):
     total_lost = fields.Integer()
     unit_total_locked = DecimalQuantity(metadata={"description": "extension"})
     total_locked = fields.Integer(metadata={"description": "extension"})
-    unit_total_available = DecimalQuantity(metadata={"description": "extension"})
+    unit_total_available = DecimalQuantity(allow_unlimited=True, metadata={
+        "description": 'extension; "-1" for an unlimited product'})
     total_available = fields.Integer(metadata={"description": "extension"})
     unit_minimum_quantity = DecimalQuantity(metadata={"description": "extension"})
     minimum_quantity = fields.Integer(metadata={"description": "extension"})

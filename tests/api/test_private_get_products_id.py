@@ -90,3 +90,19 @@ def test_permissions(client, admin_headers):
     assert (resp.status_code, resp.get_json()["code"]) == (403, 16)
     resp = client.get("/instances/nowhere/private/products/p", headers=admin_headers)
     assert (resp.status_code, resp.get_json()["code"]) == (404, 2000)
+
+
+def test_unlimited_product_matches_its_openapi_schema(client, admin_headers):
+    # /openapi.json described unit_total_stock and unit_total_available with the
+    # pattern of a finite quantity, while an unlimited product shows "-1" in both.
+    import re
+
+    f.create_product(client, admin_headers, "u", unit_total_stock="-1")
+    doc = client.get("/openapi.json").get_json()
+    detail = f.product(client, admin_headers, "u")
+    assert detail["unit_total_stock"] == detail["unit_total_available"] == "-1"
+    pos = client.get("/private/pos", headers=admin_headers).get_json()["products"][0]
+    for name, shown in (("ProductDetail", detail), ("PosProduct", pos)):
+        for field, prop in doc["components"]["schemas"][name]["properties"].items():
+            if "pattern" in prop and field in shown:
+                assert re.search(prop["pattern"], shown[field]), (name, field, shown[field])
