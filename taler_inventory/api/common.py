@@ -224,8 +224,8 @@ def _inflate(compressed: bytes, wbits: int, limit: int) -> bytes:
     inflater = zlib.decompressobj(wbits)
     try:
         data = inflater.decompress(compressed, limit + 1)
-    except zlib.error:
-        raise TalerError(ErrorCode.GENERIC_COMPRESSION_INVALID) from None
+    except zlib.error as exc:
+        raise TalerError(ErrorCode.GENERIC_COMPRESSION_INVALID, str(exc)[:200]) from None
     if len(data) > limit or inflater.unconsumed_tail:
         raise _too_large(limit)
     if not inflater.eof or inflater.unused_data:
