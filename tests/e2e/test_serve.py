@@ -164,11 +164,19 @@ def _wire_errors(server, admin):
                         + b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
                         b"\r\nzz\r\n{}\r\n0\r\n\r\n")
     assert (status, body["code"], body["detail"]) == (400, 26, "body"), body
+    # A body that never arrives in full: answered once BODY_TIMEOUT (2 s here) is up.
+    started = time.monotonic()
+    status, body = _raw(server, b"PATCH /private HTTP/1.1\r\nHost: x\r\n" + auth
+                        + b"Content-Type: application/json\r\nContent-Length: 100\r\n"
+                        b"\r\n{\"name\": ")
+    assert (status, body["code"], body["detail"]) == (400, 26, "body"), body
+    assert 1.5 < time.monotonic() - started < 9
 
 
 def test_serve_against_the_configured_database(database_url, db):
     server = Server({"TALER_INVENTORY_DATABASE_URL": database_url,
-                     "TALER_INVENTORY_ADMIN_PASSWORD": factories.ADMIN_PASSWORD})
+                     "TALER_INVENTORY_ADMIN_PASSWORD": factories.ADMIN_PASSWORD,
+                     "TALER_INVENTORY_BODY_TIMEOUT": "2"})
     try:
         server.wait_ready()
         admin = _walk(server, factories.ADMIN_PASSWORD, "shop2")
