@@ -80,4 +80,6 @@ def _operation(rule, view, meta) -> dict:
         statuses.add(str(code.http_status if isinstance(code, ErrorCode) else code))
     for code in sorted(statuses):
         op["responses"][code] = error
+    # Any endpoint may also answer 405, 413, 415, 5xx...: always an ErrorDetail.
+    op["responses"]["default"] = error
     return op

@@ -54,6 +54,13 @@ def test_openapi_is_valid_openapi_3(openapi):
     validate(openapi)
 
 
+def test_every_operation_declares_the_error_body(openapi):
+    for path, operations in openapi["paths"].items():
+        for method, op in operations.items():
+            assert op["responses"]["default"]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/ErrorDetail"}, (path, method)
+
+
 def _documented_routes(app):
     routes = set()
     for rule in app.url_map.iter_rules():
