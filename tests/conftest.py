@@ -9,6 +9,7 @@ only the admin instance.
 import os
 import shutil
 import tempfile
+import uuid
 
 import freezegun
 import psycopg
@@ -86,6 +87,18 @@ def clean_db(request, database_url, _admin_hash):
         conn.execute("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE")
         factories.insert_admin(conn, _admin_hash)
     yield
+
+
+@pytest.fixture
+def scratch_url(database_url):
+    """A fresh, empty database on the test server (dropped afterwards)."""
+    name = "scratch_" + uuid.uuid4().hex[:12]
+    admin_url = make_conninfo(database_url, dbname="postgres")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield make_conninfo(database_url, dbname=name)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -1,11 +1,8 @@
 """The ``taler-inventory`` command: dbinit, passwd, gc and the admin bootstrap."""
-import uuid
 
 import psycopg
-import pytest
 from click.testing import CliRunner
 from freezegun import freeze_time
-from psycopg.conninfo import make_conninfo
 
 from taler_inventory import auth, cli
 from tests import factories
@@ -21,17 +18,6 @@ def run(url, *args, input=None, **env):
                **CHEAP_HASHES, **env}
     return CliRunner().invoke(cli.main, list(args), env=environ, input=input,
                               catch_exceptions=False)
-
-
-@pytest.fixture
-def scratch_url(database_url):
-    name = "cli_" + uuid.uuid4().hex[:12]
-    admin_url = make_conninfo(database_url, dbname="postgres")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield make_conninfo(database_url, dbname=name)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _admin_hash(url):

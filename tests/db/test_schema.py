@@ -1,25 +1,11 @@
 """The versioned schema: patches applied once and registered, procedures reloaded,
 ``dbinit`` idempotent, ``dbinit --reset``, and every table carrying its instance."""
 import threading
-import uuid
 
 import psycopg
 import pytest
-from psycopg.conninfo import make_conninfo
 
 from taler_inventory.backenddb import schema
-
-
-@pytest.fixture
-def scratch_url(database_url):
-    """A fresh, empty database on the test server (dropped afterwards)."""
-    name = "scratch_" + uuid.uuid4().hex[:12]
-    admin_url = make_conninfo(database_url, dbname="postgres")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield make_conninfo(database_url, dbname=name)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _catalog(url):
