@@ -4,14 +4,13 @@ import base64
 import binascii
 
 from flask import Blueprint, current_app, g, request
-from marshmallow import validate
 
 from .. import auth
 from ..backenddb import instances as instances_db
 from ..backenddb import tokens as tokens_db
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
-from ..schemas.common import BaseSchema, QueryInteger
+from ..schemas.common import PageQuerySchema
 from ..schemas.tokens import TokenListSchema, TokenRequestSchema, TokenResponseSchema
 from ..timeutil import US_PER_S, add, now_us
 from .common import authenticate, bearer_token, endpoint, instance_id
@@ -21,12 +20,8 @@ bp = Blueprint("tokens", __name__)
 DEFAULT_DURATION = 24 * 3600 * US_PER_S
 
 
-class TokenListQuery(BaseSchema):
-    limit = QueryInteger(load_default=20, validate=validate.Range(min=-1000, max=1000))
-    offset = QueryInteger(validate=validate.Range(min=0, max=2**63 - 1))
-
-    class Meta(BaseSchema.Meta):
-        pass
+class TokenListQuery(PageQuerySchema):
+    """``GET /private/tokens``."""
 
 
 def _basic_credentials():

@@ -1,5 +1,5 @@
 """Wire types shared by every resource: strict scalars, quantities, amounts, time."""
-from marshmallow import EXCLUDE, Schema, ValidationError, fields
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from .. import quantity as q
 from ..amount import Amount, AmountError
@@ -204,3 +204,11 @@ class QueryInteger(fields.Integer):
                 raise self.make_error("invalid")
             value = int(value)
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+class PageQuerySchema(BaseSchema):
+    """Pagination of every listing: ``limit`` (negative: descending from ``offset``)
+    and ``offset``, the serial to start after."""
+
+    limit = QueryInteger(load_default=20, validate=validate.Range(min=-1000, max=1000))
+    offset = QueryInteger(validate=validate.Range(min=0, max=2**63 - 1))

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 from marshmallow import ValidationError, fields, post_load, validate
 
-from .common import (BaseSchema, DecimalQuantity, LegacyQuantity, QueryInteger, RelativeTime,
+from .common import (BaseSchema, DecimalQuantity, LegacyQuantity, PageQuerySchema, RelativeTime,
                      Timestamp, merge_quantity)
 
 
@@ -48,11 +48,9 @@ class OutOfStockSchema(BaseSchema):
     next_lock_expiration = Timestamp()
 
 
-class LockListQuerySchema(BaseSchema):
+class LockListQuerySchema(PageQuerySchema):
     lock_uuid = fields.String(validate=LOCK_UUID)
     product_id = fields.String(validate=[validate.Length(min=1, max=128), _no_nul])
-    limit = QueryInteger(load_default=20, validate=validate.Range(min=-1000, max=1000))
-    offset = QueryInteger(validate=validate.Range(min=0, max=2**63 - 1))
 
 
 class LockSchema(BaseSchema):

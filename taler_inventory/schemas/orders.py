@@ -10,7 +10,7 @@ from marshmallow import (INCLUDE, ValidationError, fields, post_load, validate,
                          validates_schema)
 
 from .common import (AmountField, BaseSchema, DecimalQuantity, JsonObject, LegacyQuantity,
-                     QueryInteger, RelativeTime, StrictBoolean, StrictInteger, Text, Timestamp,
+                     PageQuerySchema, RelativeTime, StrictBoolean, StrictInteger, Text, Timestamp,
                      check_json, merge_quantity)
 from .locks import LOCK_UUID
 from .products import PRODUCT_ID
@@ -133,9 +133,7 @@ class OrderStatusSchema(BaseSchema):
     refund_details = fields.List(fields.Dict())
 
 
-class OrderListQuerySchema(BaseSchema):
-    limit = QueryInteger(load_default=20, validate=validate.Range(min=-1000, max=1000))
-    offset = QueryInteger(validate=validate.Range(min=0, max=2**63 - 1))
+class OrderListQuerySchema(PageQuerySchema):
     paid = fields.String(load_default="all", validate=validate.OneOf(["yes", "no", "all"]))
 
 

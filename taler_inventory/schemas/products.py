@@ -13,7 +13,7 @@ from marshmallow import ValidationError, fields, post_load, validate
 from .. import quantity as q
 from ..amount import Amount
 from .common import (AmountField, BaseSchema, DecimalQuantity, JsonObject, LegacyQuantity,
-                     QueryInteger, StrictBoolean, StrictInteger, Text, Timestamp,
+                     PageQuerySchema, StrictBoolean, StrictInteger, Text, Timestamp,
                      merge_quantity)
 
 PRODUCT_ID = [validate.Length(min=1, max=128),
@@ -238,9 +238,8 @@ def product_detail(row, *, with_id=False) -> dict:
     return detail
 
 
-class ProductListQuerySchema(BaseSchema):
-    limit = QueryInteger(load_default=20, validate=validate.Range(min=-1000, max=1000))
-    offset = QueryInteger(validate=validate.Range(min=0, max=2**63 - 1))
+class ProductListQuerySchema(PageQuerySchema):
+    """``GET /private/products``."""
 
 
 class ProductListEntrySchema(BaseSchema):
