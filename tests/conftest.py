@@ -2,10 +2,12 @@
 
 By default the embedded PostgreSQL server (the project's own default) is started
 once per session in a temporary directory; ``TALER_INVENTORY_TEST_DATABASE_URL``
-points the suite at another server instead, where a fresh database
-``taler_inventory_test`` is created.  Each test starts from truncated tables with
-only the admin instance.
+points the suite at another server instead, where a database of this run's own
+(``taler_inventory_test_`` and a random suffix) is created and dropped at the end, so
+runs sharing a server never touch each other's data.  Each test starts from
+truncated tables with only the admin instance.
 """
+import contextlib
 import os
 import shutil
 import tempfile
@@ -25,24 +27,38 @@ from . import factories
 freezegun.configure(extend_ignore_list=["psycopg", "psycopg_pool", "gunicorn", "threading",
                                         "concurrent", "selectors", "socket"])
 
-TEST_DB = "taler_inventory_test"
+TEST_DB_PREFIX = "taler_inventory_test_"
 
 
-def _external_database(url: str) -> str:
-    admin_url = make_conninfo(url, dbname=conninfo_to_dict(url).get("dbname") or "postgres")
+def _admin_url(url: str) -> str:
+    return make_conninfo(url, dbname=conninfo_to_dict(url).get("dbname") or "postgres")
+
+
+@contextlib.contextmanager
+def own_database(server_url: str, prefix: str):
+    """A new database on the server at ``server_url``, dropped afterwards.
+
+    The name is random, so the ``FORCE`` of the drop can only end this run's own
+    connections (a server process a test left behind), never another run's.
+    """
+    name = prefix + uuid.uuid4().hex[:12]
+    admin_url = _admin_url(server_url)
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{TEST_DB}"')
-    return make_conninfo(url, dbname=TEST_DB)
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_conninfo(server_url, dbname=name)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
 def database_url():
     external = os.environ.get("TALER_INVENTORY_TEST_DATABASE_URL")
     if external:
-        url = _external_database(external)
-        schema.dbinit(url)
-        yield url
+        with own_database(external, TEST_DB_PREFIX) as url:
+            schema.dbinit(url)
+            yield url
         return
     from taler_inventory import embedded
     data_dir = tempfile.mkdtemp(prefix="taler-inventory-test-")
@@ -92,13 +108,8 @@ def clean_db(request, database_url, _admin_hash):
 @pytest.fixture
 def scratch_url(database_url):
     """A fresh, empty database on the test server (dropped afterwards)."""
-    name = "scratch_" + uuid.uuid4().hex[:12]
-    admin_url = make_conninfo(database_url, dbname="postgres")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield make_conninfo(database_url, dbname=name)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with own_database(make_conninfo(database_url, dbname="postgres"), "scratch_") as url:
+        yield url
 
 
 @pytest.fixture
@@ -124,3 +135,17 @@ def runner(app):
 def admin_headers(client):
     """Authorization headers of an ``all`` token of the admin instance."""
     return factories.auth_headers(factories.token(client, "admin", factories.ADMIN_PASSWORD))
+
+
+@pytest.fixture
+def unreachable_app():
+    """An app whose database refuses connections (nothing listens on its port)."""
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = create_app(dict(TEST_SETTINGS, POOL_TIMEOUT=1.0, POOL_MIN_SIZE=0,
+                          DATABASE_URL=f"postgresql://nobody@127.0.0.1:{port}/none"))
+    yield app
+    from taler_inventory.db import get_db
+    get_db(app).close()
