@@ -13,7 +13,7 @@ def create_app(test_config=None):
     overrides them (keys as in :data:`taler_inventory.config.DEFAULTS`).
     ``DATABASE_URL`` must be set by then: the CLI resolves the embedded default.
     """
-    from . import auth, config, db, errors
+    from . import auth, config, db, errors, logs, metrics
     from .api import register
 
     app = Flask(__name__)
@@ -21,10 +21,13 @@ def create_app(test_config=None):
     if test_config:
         settings.update(test_config)
     if not settings["DATABASE_URL"]:
-        raise RuntimeError("DATABASE_URL is not set (the CLI starts the embedded database)")
+        raise config.SetupError("DATABASE_URL is not set (the CLI starts the embedded database)")
     app.config["INVENTORY"] = settings
     app.json.sort_keys = False
     errors.init_app(app)
+    # Before the blueprints' hooks, so that every answer is timed and counted.
+    logs.init_app(app)
+    metrics.init_app(app)
     db.init_app(app)
     app.extensions["taler_inventory_passwords"] = auth.Passwords(
         time_cost=settings["ARGON2_TIME_COST"], memory_cost=settings["ARGON2_MEMORY_COST"])

@@ -1,45 +1,139 @@
-"""Settings from ``TALER_INVENTORY_*`` environment variables."""
+"""Settings from ``TALER_INVENTORY_*`` environment variables.
+
+:data:`SETTINGS` is the one list of them: default, kind and a one-line description,
+which ``--help`` shows.  A value that cannot be read is a :class:`SetupError` naming
+the variable, so the command can say so in one line.
+"""
+import ipaddress
 import os
+from dataclasses import dataclass
 
 import platformdirs
 
 PREFIX = "TALER_INVENTORY_"
 
-DEFAULTS = {
-    "DATABASE_URL": None,           # None: the embedded PostgreSQL in DATA_DIR
-    "ADMIN_PASSWORD": None,
-    "CURRENCY": "KUDOS",
-    "DATA_DIR": None,               # None: a per-user data directory
-    "MAX_BODY_SIZE": 1024 * 1024,   # bytes, after decompression
-    "POOL_MIN_SIZE": 1,
-    "POOL_MAX_SIZE": 8,
-    "POOL_TIMEOUT": 5.0,            # seconds to wait for a connection before 503
-    "TX_RETRIES": 5,                # attempts on deadlock / serialization failure
-    "ARGON2_TIME_COST": 3,
-    "ARGON2_MEMORY_COST": 65536,    # KiB
-    "RECLAIM_BATCH": 16,            # expired holds reclaimed per request, at most
-    "BODY_TIMEOUT": 30.0,           # seconds a request body may take to arrive
+
+class SetupError(Exception):
+    """A set-up mistake the operator can fix: one line saying what and how."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    default: object
+    kind: type  # str, int, float or bool
+    help: str
+    minimum: float | None = None
+    shown_default: str | None = None  # for --help, when the default is computed
+
+
+SETTINGS = {
+    "DATABASE_URL": Setting(None, str, "PostgreSQL URL or conninfo; unset: the embedded"
+                                       " PostgreSQL in DATA_DIR"),
+    "ADMIN_PASSWORD": Setting(None, str, "password of the admin instance; unset: made up"
+                                         " on the first start and printed once"),
+    "CURRENCY": Setting("KUDOS", str, "currency announced by GET /config"),
+    "DATA_DIR": Setting(None, str, "where the embedded PostgreSQL keeps its data",
+                        shown_default="the per-user data directory;"
+                                      " /var/lib/taler-inventory as root"),
+    "EMBEDDED_USER": Setting("embedded_postgres", str, "system user that runs the embedded"
+                                                       " PostgreSQL when started as root"),
+    "MAX_BODY_SIZE": Setting(1024 * 1024, int, "largest request body in bytes, after"
+                                               " decompression", 1),
+    "POOL_MIN_SIZE": Setting(1, int, "database connections a worker keeps open", 0),
+    "POOL_MAX_SIZE": Setting(8, int, "database connections a worker opens at most", 1),
+    "POOL_TIMEOUT": Setting(5.0, float, "seconds to wait for a database connection"
+                                        " before 503", 0.001),
+    "TX_RETRIES": Setting(5, int, "attempts on deadlock or serialization failure", 1),
+    "ARGON2_TIME_COST": Setting(3, int, "Argon2id passes of a password hash", 1),
+    "ARGON2_MEMORY_COST": Setting(65536, int, "Argon2id memory of a password hash, KiB", 8),
+    "RECLAIM_BATCH": Setting(16, int, "expired holds a request reclaims on its way", 0),
+    "BODY_TIMEOUT": Setting(30.0, float, "seconds a request body may take to arrive", 0.001),
+    "LOG_LEVEL": Setting("info", str, "debug, info, warning or error"),
+    "LOG_FORMAT": Setting("text", str, "text, or json for one JSON object per line"),
+    "ACCESS_LOG": Setting(False, bool, "log every request (method, path, status,"
+                                       " duration, instance); like serve --access-log"),
+    "METRICS_ALLOW": Setting("127.0.0.0/8,::1", str, "networks that may read GET /metrics"
+                                                     " (comma-separated; 'any' for all)"),
+    "DEBUG": Setting(False, bool, "show the traceback of a set-up error; like --debug"),
 }
 
-_INT_KEYS = {"MAX_BODY_SIZE", "POOL_MIN_SIZE", "POOL_MAX_SIZE", "TX_RETRIES",
-             "ARGON2_TIME_COST", "ARGON2_MEMORY_COST", "RECLAIM_BATCH"}
-_FLOAT_KEYS = {"POOL_TIMEOUT", "BODY_TIMEOUT"}
+#: The defaults alone, as a plain dict (``create_app`` test configs use these keys).
+DEFAULTS = {key: setting.default for key, setting in SETTINGS.items()}
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
+_TRUE = {"1", "yes", "true", "on"}
+_FALSE = {"0", "no", "false", "off"}
+
+
+def _parse(key: str, setting: Setting, raw: str):
+    name = PREFIX + key
+    if setting.kind is bool:
+        if raw.lower() in _TRUE | _FALSE:
+            return raw.lower() in _TRUE
+        raise SetupError(f"{name}={raw!r} is not yes or no; set it to yes or no")
+    if setting.kind is str:
+        return raw
+    try:
+        value = setting.kind(raw)
+    except ValueError:
+        what = "a whole number" if setting.kind is int else "a number"
+        raise SetupError(f"{name}={raw!r} is not {what}; set it to {what}"
+                         f" (default {setting.default})") from None
+    if setting.minimum is not None and not value >= setting.minimum:
+        raise SetupError(f"{name}={raw!r} is too small; set it to at least"
+                         f" {setting.minimum:g} (default {setting.default})")
+    return value
+
+
+def _choice(settings: dict, key: str, choices: tuple):
+    value = settings[key].lower()
+    if value not in choices:
+        raise SetupError(f"{PREFIX}{key}={settings[key]!r} is unknown; set it to one of"
+                         f" {', '.join(choices)}")
+    settings[key] = value
+
+
+def default_data_dir() -> str:
+    """The per-user data directory; as root the system one (see doc/operations.rst)."""
+    user_dir = platformdirs.user_data_dir("taler-inventory")
+    if os.name == "posix" and os.geteuid() == 0:
+        # A data directory under /root cannot be reached by the unprivileged user
+        # that runs PostgreSQL, and /root must stay private.  An older installation
+        # may have its data there already: keep using it.
+        if os.path.isdir(os.path.join(user_dir, "pgdata")):
+            return user_dir
+        return "/var/lib/taler-inventory"
+    return user_dir
 
 
 def from_env(environ=None) -> dict:
-    """Read the settings from the environment, falling back to :data:`DEFAULTS`."""
+    """Read the settings from the environment, falling back to the defaults."""
     environ = os.environ if environ is None else environ
     settings = {}
-    for key, default in DEFAULTS.items():
+    for key, setting in SETTINGS.items():
         raw = environ.get(PREFIX + key)
-        if raw is None or raw == "":
-            settings[key] = default
-        elif key in _INT_KEYS:
-            settings[key] = int(raw)
-        elif key in _FLOAT_KEYS:
-            settings[key] = float(raw)
-        else:
-            settings[key] = raw
+        settings[key] = setting.default if raw is None or raw == "" \
+            else _parse(key, setting, raw)
+    _choice(settings, "LOG_LEVEL", LOG_LEVELS)
+    _choice(settings, "LOG_FORMAT", LOG_FORMATS)
+    if settings["POOL_MIN_SIZE"] > settings["POOL_MAX_SIZE"]:
+        raise SetupError(f"{PREFIX}POOL_MIN_SIZE ({settings['POOL_MIN_SIZE']}) is above"
+                         f" {PREFIX}POOL_MAX_SIZE ({settings['POOL_MAX_SIZE']});"
+                         " lower it or raise the maximum")
+    metrics_networks(settings["METRICS_ALLOW"])
     if settings["DATA_DIR"] is None:
-        settings["DATA_DIR"] = platformdirs.user_data_dir("taler-inventory")
+        settings["DATA_DIR"] = default_data_dir()
     return settings
+
+
+def metrics_networks(value: str) -> list | None:
+    """The networks of ``METRICS_ALLOW``; None for ``any``."""
+    if value.strip().lower() == "any":
+        return None
+    try:
+        return [ipaddress.ip_network(part.strip(), strict=False)
+                for part in value.split(",") if part.strip()]
+    except ValueError as exc:
+        raise SetupError(f"{PREFIX}METRICS_ALLOW={value!r}: {exc}; give networks like"
+                         " 127.0.0.0/8,::1,10.0.0.0/8 or 'any'") from None

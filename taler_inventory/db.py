@@ -10,6 +10,7 @@ retried a bounded number of times; a database that cannot be reached becomes a 5
 import logging
 import os
 import threading
+import time
 from contextlib import contextmanager
 
 import psycopg
@@ -17,6 +18,7 @@ from psycopg import errors as pgerrors
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from . import metrics
 from .errors import ErrorCode, TalerError
 
 log = logging.getLogger(__name__)
@@ -68,15 +70,22 @@ class Database:
         self._pool = None
 
     @contextmanager
-    def connection(self):
-        """Check a connection out of the pool; connection failures become 503."""
+    def connection(self, timeout: float | None = None):
+        """Check a connection out of the pool; connection failures become 503.
+
+        ``timeout`` shortens the wait for a connection (readiness probes).
+        """
         try:
-            with self.pool.connection() as conn:
+            started = time.perf_counter()
+            with self.pool.connection(timeout=timeout) as conn:
+                metrics.POOL_WAIT.observe(time.perf_counter() - started)
                 yield conn
         except PoolTimeout as exc:
+            metrics.DB_ERRORS.labels("pool_timeout").inc()
             raise TalerError(ErrorCode.GENERIC_DB_START_FAILED, "no database connection available") from exc
         except psycopg.OperationalError as exc:
             if _connection_lost(exc):
+                metrics.DB_ERRORS.labels("connection_lost").inc()
                 # Drop every idle connection that died with this one, so the
                 # next requests get fresh ones once the database is back.
                 self._check_pool()
@@ -110,6 +119,7 @@ class Database:
                     raise
                 except psycopg.Error as exc:
                     log.exception("database error")
+                    metrics.DB_ERRORS.labels("error").inc()
                     raise TalerError(ErrorCode.GENERIC_DB_STORE_FAILED,
                                      type(exc).__name__) from exc
 

@@ -60,6 +60,7 @@ class ErrorCode(enum.Enum):
     INVENTORY_LOCK_UUID_UNKNOWN = (9603, 404, "No live lock is held under this lock_uuid.")
     INVENTORY_TOKEN_UNKNOWN = (9604, 404, "There is no access token with this serial.")
     INVENTORY_ADMIN_INSTANCE_PROTECTED = (9606, 409, "The admin instance cannot be deleted.")
+    INVENTORY_METRICS_FORBIDDEN = (10200, 403, "This address may not read the metrics (see METRICS_ALLOW).")
 
     def __init__(self, number, http_status, hint):
         self.number = number

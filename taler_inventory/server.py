@@ -40,7 +40,8 @@ class _Gunicorn(BaseApplication):
         return self._app
 
 
-def run(app, *, host: str, port: int, workers: int, threads: int):
+def run(app, *, host: str, port: int, workers: int, threads: int, on_worker_exit=None):
+    """Serve ``app``; ``on_worker_exit(pid)`` is called in this process per dead worker."""
     options = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
@@ -53,6 +54,8 @@ def run(app, *, host: str, port: int, workers: int, threads: int):
         "errorlog": "-",
         "loglevel": "warning",
     }
+    if on_worker_exit is not None:
+        options["child_exit"] = lambda arbiter, worker: on_worker_exit(worker.pid)
     # The workers call util.write_error by module attribute; patched in this process only.
     util.write_error = write_error
     _Gunicorn(app, options).run()

@@ -11,13 +11,14 @@ from urllib.parse import quote
 from flask import current_app, g, request
 
 from ..errors import ErrorCode, TalerError
-from . import categories, config, instance, locks, management, orders, pos, products, tokens
+from . import (categories, config, instance, locks, management, monitoring, orders, pos,
+               products, tokens)
 from .common import ADMIN_INSTANCE
 
 INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]+$")
 ALIAS_PATH = re.compile(r"^/instances/(admin|default)(/.*)?$")
 
-ROOT_BLUEPRINTS = (config.bp, management.bp)
+ROOT_BLUEPRINTS = (config.bp, management.bp, monitoring.bp)
 INSTANCE_BLUEPRINTS = (instance.bp, tokens.bp, products.bp, categories.bp, pos.bp,
                        locks.bp, orders.bp)
 

@@ -2,6 +2,7 @@
 ``DELETE /private/locks/$LOCK_UUID``."""
 from flask import Blueprint, current_app, g
 
+from .. import metrics
 from .. import quantity as q
 from ..backenddb import locks as locks_db
 from ..db import get_db
@@ -49,6 +50,9 @@ def private_post_products_id_lock(product_id, body, credentials):
         duration=body["duration"], now=now_us(),
         reclaim_batch=current_app.config["INVENTORY"]["RECLAIM_BATCH"])
     if outcome.status == "ok":
+        # The lock path does not tell a new lock from a re-posted one yet: both
+        # count as taken.
+        metrics.lock_outcome("released" if body["quantity"] == 0 else "taken")
         return None
     check_authorized(outcome.status, credentials)
     if outcome.status == "unknown_product":
@@ -97,3 +101,4 @@ def private_delete_locks_uuid(lock_uuid):
                         lock_uuid=lock_uuid, now=now_us())
     if live == 0:
         raise TalerError(ErrorCode.INVENTORY_LOCK_UUID_UNKNOWN, lock_uuid)
+    metrics.lock_outcome("released", live)

@@ -1,0 +1,110 @@
+"""End to end: what an operator sees of the real server — its startup lines, the
+access log, the log level and format, and metrics added up over the workers."""
+import json
+import re
+import time
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from tests import factories
+
+from .test_serve import Server
+
+pytestmark = pytest.mark.e2e
+
+
+def _env(database_url, **more):
+    return {"TALER_INVENTORY_DATABASE_URL": database_url,
+            "TALER_INVENTORY_ADMIN_PASSWORD": factories.ADMIN_PASSWORD, **more}
+
+
+def _lines(server, after: float = 0.3) -> list[str]:
+    time.sleep(after)  # the last lines may still be on their way through the pipe
+    return server.text().splitlines()
+
+
+def test_startup_lines_say_where_which_database_and_how_to_stop(database_url):
+    # A password in the URL (the test server trusts local users, so it is ignored).
+    url = make_conninfo(database_url, password="very-secret-pw")
+    server = Server(_env(url))
+    try:
+        server.wait_ready()
+        text = server.text()
+        assert re.search(rf"listening on http://127\.0\.0\.1:{server.port} \(2 workers", text)
+        dbname = conninfo_to_dict(database_url)["dbname"]
+        assert re.search(rf"database: database {dbname} as user \S+ on ", text), text
+        assert f"kill -TERM {server.proc.pid}" in text and "Ctrl+C" in text
+        assert "very-secret-pw" not in text
+        assert server.get("/config").status_code == 200
+        assert "GET /config" not in server.text()  # no access log by default
+        assert server.stop() == 0
+        assert "taler-inventory stopped" in _lines(server)[-1]
+    finally:
+        server.kill()
+
+
+def test_access_log_by_flag_with_method_path_status_duration_instance(database_url):
+    server = Server(_env(database_url), args=["--access-log"])
+    try:
+        server.wait_ready()
+        admin = {"Authorization": "Bearer " + server.post(
+            "/private/token", json={"scope": "all"},
+            auth=("admin", factories.ADMIN_PASSWORD)).json()["access_token"]}
+        assert server.get("/instances/shop9/private/products?limit=5",
+                          headers=admin).status_code == 404
+        line = next(l for l in _lines(server) if "/instances/shop9/" in l)
+        assert re.search(r"INFO taler_inventory\.access: 127\.0\.0\.1 GET "
+                         r"/instances/shop9/private/products 404 \d+\.\dms instance=shop9$",
+                         line), line
+        assert "limit=5" not in line and "secret-token" not in server.text()
+    finally:
+        server.kill()
+
+
+def test_log_level_and_json_lines_by_setting(database_url):
+    quiet = Server(_env(database_url, TALER_INVENTORY_LOG_LEVEL="warning",
+                        TALER_INVENTORY_ACCESS_LOG="yes"))
+    try:
+        quiet.wait_ready()
+        assert "listening on" not in quiet.text()
+        assert "GET /config" in "".join(_lines(quiet))  # the access log is its own switch
+    finally:
+        quiet.kill()
+    server = Server(_env(database_url, TALER_INVENTORY_LOG_FORMAT="json"), args=["--access-log"])
+    try:
+        server.wait_ready()
+        server.get("/readyz")
+        entries = [json.loads(line) for line in _lines(server)]
+        assert {e["logger"] for e in entries} >= {"taler_inventory", "taler_inventory.access"}
+        access = [e for e in entries if e["logger"] == "taler_inventory.access"
+                  and e["path"] == "/readyz"][0]
+        assert access["method"] == "GET" and access["status"] == 200
+        assert access["instance"] == "admin" and access["duration_ms"] >= 0
+        assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", access["time"])
+    finally:
+        server.kill()
+
+
+def _count(text: str, endpoint: str) -> float:
+    return sum(s.value for family in text_string_to_metric_families(text)
+               for s in family.samples
+               if s.name == "taler_inventory_http_requests_total"
+               and s.labels["endpoint"] == endpoint)
+
+
+def test_metrics_add_up_over_the_worker_processes(database_url):
+    server = Server(_env(database_url), workers=3)
+    try:
+        server.wait_ready()
+        started = _count(server.get("/metrics").text, "/config")
+        for _ in range(30):  # new connections: spread over the workers
+            assert server.get("/config", headers={"Connection": "close"}).status_code == 200
+        # Whichever worker answers the scrape, it reports all of them.
+        counts = {_count(server.get("/metrics", headers={"Connection": "close"}).text,
+                         "/config") - started for _ in range(6)}
+        assert counts == {30}
+        assert server.get("/readyz").json() == {"status": "ready", "database": "ok"}
+    finally:
+        server.kill()
