@@ -127,7 +127,16 @@ def find(driver, css):
     return wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, css))
 
 
-def screenshot(driver, name):
-    if SCREENSHOTS:
-        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+def screenshot(driver, name, max_height=1600):
+    """Save the whole page (up to ``max_height`` pixels) when WEBUI_SCREENSHOTS is set."""
+    if not SCREENSHOTS:
+        return
+    Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+    size = driver.get_window_size()
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(size["width"], min(max(height + 120, 400), max_height))
+    driver.execute_script("window.scrollTo(0, 0)")
+    try:
         driver.save_screenshot(str(Path(SCREENSHOTS) / f"webui-{name}.png"))
+    finally:
+        driver.set_window_size(size["width"], size["height"])

@@ -1,6 +1,6 @@
 // Categories: list, create, rename, delete.
 import * as api from "./api.js";
-import { alertBox, announce, field, form, h, hashFor, onSubmit } from "./ui.js";
+import { add, alertBox, announce, field, form, h, hashFor, onSubmit } from "./ui.js";
 
 export async function list(page, _parts, _query, ctx) {
   const { categories } = await api.call("GET", "/private/categories");
@@ -14,7 +14,7 @@ export async function list(page, _parts, _query, ctx) {
     ctx.go("#/categories");
   });
   const problem = h("div");
-  page.append(h("h1", {}, "Categories"),
+  add(page, h("h1", {}, "Categories"),
     h("p", {}, "Categories group products for point-of-sale apps and the product search."),
     problem,
     h("div", { class: "table-wrap" }, h("table", { id: "categories-table" },

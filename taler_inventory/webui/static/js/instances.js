@@ -1,11 +1,11 @@
 // Instances, for the administrator: list, create, edit, password, delete
 // (the /management API, which only an admin token may use).
 import * as api from "./api.js";
-import { alertBox, announce, field, form, h, hashFor, notice, onSubmit } from "./ui.js";
+import { add, alertBox, announce, field, form, h, hashFor, notice, onSubmit } from "./ui.js";
 
 function adminOnly(page, ctx) {
   if (ctx.session.instance === "admin") return false;
-  page.append(h("h1", {}, "Instances"),
+  add(page, h("h1", {}, "Instances"),
     h("p", { class: "alert", role: "alert" }, "Only the admin instance manages instances. Sign in as admin."));
   return true;
 }
@@ -27,7 +27,7 @@ export async function list(page, _parts, query, ctx) {
     announce(`Instance ${id} created.`);
     ctx.go(hashFor(["instances"], { created: id }));
   }, { 2600: "id", 2603: "id" });
-  page.append(h("h1", {}, "Instances"),
+  add(page, h("h1", {}, "Instances"),
     query.created ? notice(`Instance ${query.created} created. It signs in with its id and password.`) : null,
     h("div", { class: "table-wrap" }, h("table", { id: "instances-table" },
       h("caption", {}, `${instances.length} instance${instances.length === 1 ? "" : "s"}`),
@@ -84,7 +84,7 @@ export async function page(el, parts, query, ctx) {
     }
   } }, label);
   const message = query.saved ? "Changes saved." : query.password ? "Password set." : "";
-  el.append(h("p", {}, h("a", { href: "#/instances" }, "← All instances")),
+  add(el, h("p", {}, h("a", { href: "#/instances" }, "← All instances")),
     h("h1", {}, `Instance ${id}`), message ? notice(message) : null,
     h("section", { class: "panel", "aria-labelledby": "edit-instance-title" },
       h("h2", { id: "edit-instance-title" }, "Settings"), editor),

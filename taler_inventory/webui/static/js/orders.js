@@ -1,6 +1,8 @@
 // Orders: the list (newest first, by payment state) and an order's page.
 import * as api from "./api.js";
-import { alertBox, announce, field, h, hashFor, notice, select, timestamp } from "./ui.js";
+import {
+  add, alertBox, announce, field, fill, h, hashFor, notice, select, timestamp,
+} from "./ui.js";
 
 const PAGE_SIZE = 20;
 const REFRESH_MS = 5000;
@@ -24,7 +26,7 @@ export async function list(page, _parts, query, ctx) {
   const body = h("tbody");
   const problem = h("div");
   const pager = h("nav", { class: "pager", "aria-label": "Order pages" });
-  page.append(h("h1", {}, "Orders"), filter, problem,
+  add(page, h("h1", {}, "Orders"), filter, problem,
     h("div", { class: "table-wrap" }, h("table", { id: "orders-table" },
       h("caption", {}, "Newest first"),
       h("thead", {}, h("tr", {}, ["Order", "Created", "Summary", "Amount", "Status"].map((t) =>
@@ -40,7 +42,7 @@ export async function list(page, _parts, query, ctx) {
         h("td", {}, timestamp(o.timestamp)), h("td", {}, o.summary),
         h("td", { class: "num" }, o.amount), h("td", {}, badge(o.paid))))
         : [h("tr", {}, h("td", { colspan: 5 }, "No order."))]));
-      pager.replaceChildren(
+      fill(pager,
         offset ? h("a", { class: "button secondary", href: hashFor(["orders"], { paid }) }, "Newest orders") : null,
         orders.length === PAGE_SIZE ? h("a", { class: "button secondary",
           href: hashFor(["orders"], { paid, before: orders[orders.length - 1].row_id }) }, "Older orders") : null);
@@ -85,7 +87,7 @@ export async function page(el, parts, _query, ctx) {
   const orderId = parts[0];
   const path = `/private/orders/${encodeURIComponent(orderId)}`;
   const content = h("div");
-  el.append(h("p", {}, h("a", { href: "#/orders" }, "← All orders")),
+  add(el, h("p", {}, h("a", { href: "#/orders" }, "← All orders")),
     h("h1", {}, `Order ${orderId}`), content);
   let lastStatus = null;
 
@@ -94,7 +96,7 @@ export async function page(el, parts, _query, ctx) {
     if (order.order_status === lastStatus) return;
     if (lastStatus) announce(`Order ${orderId} is now ${order.order_status}.`);
     lastStatus = order.order_status;
-    content.replaceChildren(...view(order, orderId, path, ctx));
+    fill(content, ...view(order, orderId, path, ctx));
   }
   await load();
   ctx.every(() => load().catch(() => {}), REFRESH_MS);

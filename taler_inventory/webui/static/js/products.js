@@ -4,7 +4,7 @@ import * as api from "./api.js";
 import * as dec from "./decimal.js";
 import { liveLocks } from "./stock.js";
 import {
-  announce, field, form, h, hashFor, notice, onSubmit, quantityText, select,
+  add, announce, field, form, h, hashFor, notice, onSubmit, quantityText, select,
 } from "./ui.js";
 
 const PAGE_SIZE = 20;
@@ -45,7 +45,7 @@ export async function list(page, _parts, query, ctx) {
   const shown = rows.slice((current - 1) * PAGE_SIZE, current * PAGE_SIZE);
   const to = (changes) => hashFor(["products"], { ...query, ...changes });
 
-  page.append(
+  add(page,
     h("h1", {}, "Products"),
     h("div", { class: "actions" }, h("a", { class: "button", href: "#/new-product" }, "New product")),
     filters(pos.categories, query, ctx),
@@ -192,7 +192,7 @@ export async function create(page, _parts, _query, ctx) {
     announce(`Product ${productId} created.`);
     ctx.go(hashFor(["product", productId], { created: 1 }));
   }, PRODUCT_CODES);
-  page.append(h("h1", { id: "new-title" }, "New product"), editor);
+  add(page, h("h1", { id: "new-title" }, "New product"), editor);
   editor.querySelector("input").focus();
 }
 
@@ -263,7 +263,7 @@ export async function page(el, parts, query, ctx) {
   const remover = deleteForm(path, productId, ctx);
   const message = query.created ? "Product created." : query.saved ? "Changes saved."
     : query.lost ? "Loss recorded." : "";
-  el.append(
+  add(el,
     h("p", {}, h("a", { href: "#/products" }, "← All products")),
     h("h1", {}, `Product ${productId}`),
     message ? notice(message) : null,

@@ -2,7 +2,8 @@
 // expiry, the next expiry, and a button to release a cart.  Refreshes by itself.
 import * as api from "./api.js";
 import {
-  alertBox, announce, countdown, field, h, hashFor, quantityText, spokenCountdown, timestamp,
+  add, alertBox, announce, countdown, field, h, hashFor, quantityText, spokenCountdown,
+  timestamp,
 } from "./ui.js";
 
 const REFRESH_MS = 5000;
@@ -130,7 +131,7 @@ export async function overview(page, _parts, _query, ctx) {
     if (uuid) location.hash = hashFor(["cart", uuid]);
   });
   const locksEl = h("div");
-  page.append(h("h1", {}, "Live stock"),
+  add(page, h("h1", {}, "Live stock"),
     h("p", {}, "Every cart lock that holds stock now, oldest first. A lock holds nothing once its time is up."),
     finder, locksEl);
   await liveLocks(locksEl, {}, {}, ctx);
@@ -153,7 +154,7 @@ export async function cart(page, parts, _query, ctx) {
     releaseAll.disabled = false;
     await reload();
   } }, "Release the whole cart");
-  page.append(h("p", {}, h("a", { href: "#/locks" }, "← Live stock")),
+  add(page, h("p", {}, h("a", { href: "#/locks" }, "← Live stock")),
     h("h1", {}, `Cart ${uuid}`), h("div", { class: "actions" }, releaseAll), problem, locksEl);
   reload = await liveLocks(locksEl, { lock_uuid: uuid }, {}, ctx);
 }

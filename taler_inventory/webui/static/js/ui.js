@@ -15,6 +15,18 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** Append children, skipping null/false (the DOM's own append writes "null"). */
+export function add(el, ...children) {
+  append(el, children);
+  return el;
+}
+
+/** Replace the children, skipping null/false. */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  return add(el, ...children);
+}
+
 function append(el, children) {
   for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
@@ -93,7 +105,7 @@ export function showError(formEl, err, codeFields = {}) {
   const input = inputFor(formEl, name);
   const alert = formEl.querySelector(".form-alert");
   if (input) {
-    const box = input.closest("fieldset") || input.closest(".field") || input;
+    const box = input.closest(".field") || input.closest("fieldset") || input;
     const note = h("p", { class: "field-error", id: `${input.id || input.name}-error` }, err.message);
     box.append(note);
     input.setAttribute("aria-invalid", "true");
