@@ -6,6 +6,7 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
+from taler_inventory.errors import ErrorCode
 from tests import factories
 from tests.browser.conftest import Api, find, screenshot, sign_in, wait
 
@@ -187,7 +188,8 @@ def test_live_locks_count_down_and_go_when_released_or_expired(browser, server, 
     assert _text(browser, "#next-expiry") == "No live lock."
     assert api.get("/private/locks", params={"product_id": "beans"}).json() == {"locks": []}
     resp = api.delete("/private/locks/cart-long")
-    assert (resp.status_code, resp.json()["code"]) == (404, 9603)
+    assert (resp.status_code, resp.json()["code"]) == (
+        404, ErrorCode.INVENTORY_LOCK_UUID_UNKNOWN.number)
     assert api.get("/private/products/beans").json()["unit_total_available"] == "10"
 
 
