@@ -51,7 +51,7 @@ def test_locks_410_and_429_and_live_holds(client, admin_headers, db):
     assert f.lock(client, h, "p1", "cart-2", quantity=1).status_code == 204
     assert_error(f.lock(client, h, "p1", "cart-1", quantity=5), 410, 2670)
     f.create_product(client, h, "p2", total_stock=9)
-    assert_error(f.lock(client, h, "p2", "cart-3", quantity=1), 429, 9602)
+    assert_error(f.lock(client, h, "p2", "cart-3", quantity=1), 429, 10102)
     after = scrape(client)
 
     def delta(name, **labels):
@@ -59,7 +59,7 @@ def test_locks_410_and_429_and_live_holds(client, admin_headers, db):
 
     assert delta("taler_inventory_locks_total", outcome="taken") == 2
     assert delta("taler_inventory_refused_requests_total", status="410", code="2670") == 1
-    assert delta("taler_inventory_refused_requests_total", status="429", code="9602") == 1
+    assert delta("taler_inventory_refused_requests_total", status="429", code="10102") == 1
     assert value(after, "taler_inventory_holds_live", kind="lock") == 2
     assert value(after, "taler_inventory_holds_live", kind="order") == 0
     assert client.delete("/private/locks/cart-1", headers=h).status_code == 204
