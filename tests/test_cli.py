@@ -302,12 +302,13 @@ def test_command_list_shows_whole_descriptions():
         assert cmd.get_short_help_str(limit=1000) in listed, name
 
 
-def test_readme_lists_every_setting():
-    text = README.read_text()
+@pytest.mark.parametrize("doc", [README, README.parent / "doc" / "operations.rst"])
+def test_readme_and_operations_list_every_setting(doc):
+    text = doc.read_text()
     for key in config.SETTINGS:
         assert f"``TALER_INVENTORY_{key}``" in text, key
     for flag in ("--access-log", "--log-level", "--log-format"):
-        assert flag in text
+        assert flag in text, flag
 
 
 # -- backup and restore ------------------------------------------------------------------
