@@ -54,12 +54,13 @@ class ErrorCode(enum.Enum):
     MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_SOLD_REDUCED = (2663, 409, "total_sold would decrease.")
     MERCHANT_PRIVATE_POST_PRODUCTS_LOCK_INSUFFICIENT_STOCKS = (2670, 410, "Not enough unlocked stock.")
     MERCHANT_PRIVATE_DELETE_PRODUCTS_CONFLICTING_LOCK = (2680, 409, "The product is locked and cannot be deleted.")
-    # Extensions of taler-inventory (see doc/errors.rst).
-    INVENTORY_UNSUPPORTED_MEDIA_TYPE = (9601, 415, "The request body must be JSON (Content-Type: application/json).")
-    INVENTORY_TOO_MANY_LOCKS = (9602, 429, "The instance has reached its maximum number of active locks.")
-    INVENTORY_LOCK_UUID_UNKNOWN = (9603, 404, "No live lock is held under this lock_uuid.")
-    INVENTORY_TOKEN_UNKNOWN = (9604, 404, "There is no access token with this serial.")
-    INVENTORY_ADMIN_INSTANCE_PROTECTED = (9606, 409, "The admin instance cannot be deleted.")
+    # Extensions of taler-inventory (see doc/errors.rst): 10100-10349, above every
+    # range Taler has allocated (its codes end below 10000).
+    INVENTORY_UNSUPPORTED_MEDIA_TYPE = (10101, 415, "The request body must be JSON (Content-Type: application/json).")
+    INVENTORY_TOO_MANY_LOCKS = (10102, 429, "The instance has reached its maximum number of active locks.")
+    INVENTORY_LOCK_UUID_UNKNOWN = (10103, 404, "No live lock is held under this lock_uuid.")
+    INVENTORY_TOKEN_UNKNOWN = (10104, 404, "There is no access token with this serial.")
+    INVENTORY_ADMIN_INSTANCE_PROTECTED = (10106, 409, "The admin instance cannot be deleted.")
 
     def __init__(self, number, http_status, hint):
         self.number = number

@@ -90,9 +90,19 @@ def endpoint(*, permission=None, body=None, query=None, response=None, status=20
     return decorate
 
 
+def empty_response(status: int, headers=None):
+    """An answer without a body and without ``Content-Type`` (a 204, a redirect).
+
+    Flask would label even an empty body ``text/html``; a 204 has no content to label.
+    """
+    response = current_app.response_class(status=status, headers=headers)
+    del response.headers["Content-Type"]
+    return response
+
+
 def render(result, schema, status):
     if status == 204 or result is None:
-        return current_app.response_class(status=204)
+        return empty_response(204)
     if isinstance(result, current_app.response_class):
         return result
     payload = schema.dump(result) if schema is not None else result
