@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from flask import g, request
 
+from .. import webui
 from ..errors import ErrorCode, TalerError
 from . import categories, config, instance, locks, management, orders, pos, products, tokens
 from .common import ADMIN_INSTANCE, empty_response
@@ -19,7 +20,7 @@ ALIAS_PATH = re.compile(r"^/instances/(admin|default)(/.*)?$")
 
 ROOT_BLUEPRINTS = (config.root_bp, management.bp)
 INSTANCE_BLUEPRINTS = (config.bp, instance.bp, tokens.bp, products.bp, categories.bp, pos.bp,
-                       locks.bp, orders.bp)
+                       locks.bp, orders.bp, webui.bp)
 
 
 def register(app):
