@@ -270,7 +270,7 @@ def _at_exit_of_this_process(function, *args, **kwargs):
               help=f"[default: {PREFIX}LOG_FORMAT, text]")
 @click.pass_obj
 def serve(ctx, host, port, workers, threads, access_log, log_level, log_format):
-    """Serve the HTTP API (applies the schema and bootstraps the admin first).
+    """Serve the HTTP API with granian (applies the schema and bootstraps the admin first).
 
     Listens on HOST:PORT with WORKERS processes of THREADS threads each; stop it with
     Ctrl+C or SIGTERM.
@@ -285,7 +285,7 @@ def serve(ctx, host, port, workers, threads, access_log, log_level, log_format):
     bootstrap_admin(ctx)
     # Before the app (and with it the metrics) is imported by anyone.
     _metrics_directory()
-    from . import create_app, metrics
+    from . import create_app
     from .server import run
 
     app = create_app({"DATABASE_URL": url})
@@ -296,8 +296,7 @@ def serve(ctx, host, port, workers, threads, access_log, log_level, log_format):
     log.info("stop with Ctrl+C, or: kill -TERM %d", os.getpid())
     sys.stdout.flush()
     _at_exit_of_this_process(log.info, "taler-inventory stopped")
-    run(app, host=host, port=port, workers=workers, threads=threads,
-        on_worker_exit=metrics.worker_exited)
+    run(app, host=host, port=port, workers=workers, threads=threads)
 
 
 def _version() -> str:

@@ -48,6 +48,8 @@ SETTINGS = {
     "ARGON2_MEMORY_COST": Setting(65536, int, "Argon2id memory of a password hash, KiB", 8),
     "RECLAIM_BATCH": Setting(16, int, "expired holds a request reclaims on its way", 0),
     "BODY_TIMEOUT": Setting(30.0, float, "seconds a request body may take to arrive", 0.001),
+    "HEAD_TIMEOUT": Setting(10.0, float, "seconds the request head may take (at most 60);"
+                                         " also the idle keep-alive", 0.001),
     "LOG_LEVEL": Setting("info", str, "debug, info, warning or error"),
     "LOG_FORMAT": Setting("text", str, "text, or json for one JSON object per line"),
     "ACCESS_LOG": Setting(False, bool, "log every request (method, path, status,"

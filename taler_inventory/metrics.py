@@ -3,9 +3,10 @@
 Counters and histograms live in each process.  Under ``serve`` every worker process
 writes them to files in a directory of that server (``PROMETHEUS_MULTIPROC_DIR``, which
 ``serve`` sets before this module is first imported), and a scrape, whichever worker answers it, adds up
-all of them; a dead worker's counts stay, its live gauges go
-(:func:`worker_exited`).  What the database knows (live holds, the reclaim backlog)
-is read from it at each scrape.
+all of them.  A worker that dies leaves its file, so its counts stay in the totals
+(as counters must); no metric is a per-process gauge, so there is nothing of a dead
+worker to take out.  What the database knows (live holds, the reclaim backlog) is
+read from it at each scrape.
 """
 import os
 
@@ -64,14 +65,6 @@ def init_app(app):
         request_answered(endpoint, request.method, response.status_code, request_duration(),
                          code)
         return response
-
-
-# -- multiprocess bookkeeping of serve ---------------------------------------------------
-
-def worker_exited(pid: int):
-    """A worker process is gone: forget its live gauges (its counts stay)."""
-    if os.environ.get(MULTIPROC_ENV):
-        multiprocess.mark_process_dead(pid)
 
 
 # -- the scrape ----------------------------------------------------------------------
