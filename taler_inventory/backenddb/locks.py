@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
-from psycopg import errors as pgerrors
 
 
 @dataclass(frozen=True)
@@ -35,12 +34,7 @@ def lock_products(conn, *, instance_id, product_id, scopes, now,
     params = (instance_id, product_id, list(scopes), now,
               [r.token_hash for r in requests], [r.lock_uuid for r in requests],
               [r.quantity for r in requests], [r.duration for r in requests])
-    try:
-        row = conn.execute(_LOCK_PRODUCTS, params).fetchone()
-    except pgerrors.ForeignKeyViolation:
-        # The product was deleted while the holds were written: decide again,
-        # which now finds no product.
-        row = conn.execute(_LOCK_PRODUCTS, params).fetchone()
+    row = conn.execute(_LOCK_PRODUCTS, params).fetchone()
     restock = row["out_restock"]
     return [LockOutcome(status, available, next_expiration, restock)
             for status, available, next_expiration in zip(

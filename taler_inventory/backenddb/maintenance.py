@@ -99,6 +99,12 @@ SELECT i.instance_id, i.max_active_locks, i.active_locks,
  ORDER BY i.instance_serial
 """
 
+# Holds have no foreign key to their product (inventory-0010).
+_ORPHANS = """
+SELECT count(*) AS n FROM holds h
+ WHERE NOT EXISTS (SELECT 1 FROM products p WHERE p.product_serial = h.product_serial)
+"""
+
 
 def check(url: str, now: int) -> CheckResult:
     """Verify every stored counter and guarantee 1 (SPEC §8) at ``now``.
@@ -118,6 +124,9 @@ def check(url: str, now: int) -> CheckResult:
                     products += 1
                     _check_product(row, violations, warnings)
             instances = conn.execute(_INSTANCES).fetchall()
+            orphans = conn.execute(_ORPHANS).fetchone()["n"]
+    if orphans:
+        violations.append(f"{orphans} holds belong to no product")
     for row in instances:
         if row["max_active_locks"] is not None and row["active_locks"] != row["rows"]:
             violations.append(f"instance {row['instance_id']}: active_locks is"

@@ -115,6 +115,7 @@ DECLARE
   v_reserved NUMERIC;
   v_fits BOOLEAN;
   v_fast BOOLEAN := TRUE;
+  v_inserted INT8;
   i INT4;
   k INT4;
 BEGIN
@@ -171,18 +172,30 @@ BEGIN
     -- at "never" (INT8 max), like timeutil.add.  An unlimited product holds nothing.
     v_qty[i] := CASE WHEN p.unlimited THEN 0 ELSE in_quantities[i] END;
     v_exp[i] := in_now + LEAST(in_durations[i], v_max_duration, 9223372036854775807 - in_now);
-    SELECT * INTO w FROM write_cart_lock(v_instance, p.product_serial, in_lock_uuids[i],
-                                         v_qty[i], v_exp[i]);
-    v_serial[i] := w.out_serial;
-    v_old_qty[i] := w.out_old_quantity;
-    v_old_exp[i] := w.out_old_expiration;
+    -- Most locks are new: one statement for them; write_cart_lock for the rest.
+    v_inserted := NULL;
+    IF v_qty[i] > 0 THEN
+      INSERT INTO holds (instance_serial, product_serial, lock_uuid, quantity, expiration)
+      VALUES (v_instance, p.product_serial, in_lock_uuids[i], v_qty[i], v_exp[i])
+      ON CONFLICT (lock_uuid, product_serial) DO NOTHING
+      RETURNING hold_serial INTO v_inserted;
+    END IF;
+    IF v_inserted IS NOT NULL THEN
+      v_serial[i] := v_inserted;
+    ELSE
+      SELECT * INTO w FROM write_cart_lock(v_instance, p.product_serial, in_lock_uuids[i],
+                                           v_qty[i], v_exp[i]);
+      v_serial[i] := w.out_serial;
+      v_old_qty[i] := w.out_old_quantity;
+      v_old_exp[i] := w.out_old_expiration;
+    END IF;
     v_todo := v_todo || i;
-    v_sum := v_sum + v_qty[i] - COALESCE(w.out_old_quantity, 0);
+    v_sum := v_sum + v_qty[i] - COALESCE(v_old_qty[i], 0);
     IF v_qty[i] > 0 THEN
       v_peak := GREATEST(v_peak, v_sum);
     END IF;
-    v_new[i] := CASE WHEN w.out_serial IS NULL THEN 0
-                     WHEN w.out_old_quantity IS NULL THEN 1
+    v_new[i] := CASE WHEN v_serial[i] IS NULL THEN 0
+                     WHEN v_old_qty[i] IS NULL THEN 1
                      WHEN v_qty[i] = 0 THEN -1
                      ELSE 0 END;
     IF v_new[i] <> 0 THEN
@@ -241,6 +254,8 @@ BEGIN
   SELECT total_stock - total_sold - total_lost INTO v_room
     FROM products WHERE product_serial = p.product_serial FOR NO KEY UPDATE;
   IF NOT FOUND THEN
+    -- The product was deleted meanwhile: none of its holds may stay behind.
+    DELETE FROM holds WHERE product_serial = p.product_serial;
     FOREACH i IN ARRAY v_todo LOOP
       out_statuses[i] := 'unknown_product';
     END LOOP;
