@@ -54,12 +54,13 @@ class ErrorCode(enum.Enum):
     MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_SOLD_REDUCED = (2663, 409, "total_sold would decrease.")
     MERCHANT_PRIVATE_POST_PRODUCTS_LOCK_INSUFFICIENT_STOCKS = (2670, 410, "Not enough unlocked stock.")
     MERCHANT_PRIVATE_DELETE_PRODUCTS_CONFLICTING_LOCK = (2680, 409, "The product is locked and cannot be deleted.")
-    # Extensions of taler-inventory (see doc/errors.rst).
-    INVENTORY_UNSUPPORTED_MEDIA_TYPE = (9601, 415, "The request body must be JSON (Content-Type: application/json).")
-    INVENTORY_TOO_MANY_LOCKS = (9602, 429, "The instance has reached its maximum number of active locks.")
-    INVENTORY_LOCK_UUID_UNKNOWN = (9603, 404, "No live lock is held under this lock_uuid.")
-    INVENTORY_TOKEN_UNKNOWN = (9604, 404, "There is no access token with this serial.")
-    INVENTORY_ADMIN_INSTANCE_PROTECTED = (9606, 409, "The admin instance cannot be deleted.")
+    # Extensions of taler-inventory (see doc/errors.rst): 10100-10349, above every
+    # range Taler has allocated (its codes end below 10000).
+    INVENTORY_UNSUPPORTED_MEDIA_TYPE = (10101, 415, "The request body must be JSON (Content-Type: application/json).")
+    INVENTORY_TOO_MANY_LOCKS = (10102, 429, "The instance has reached its maximum number of active locks.")
+    INVENTORY_LOCK_UUID_UNKNOWN = (10103, 404, "No live lock is held under this lock_uuid.")
+    INVENTORY_TOKEN_UNKNOWN = (10104, 404, "There is no access token with this serial.")
+    INVENTORY_ADMIN_INSTANCE_PROTECTED = (10106, 409, "The admin instance cannot be deleted.")
 
     def __init__(self, number, http_status, hint):
         self.number = number
@@ -104,10 +105,9 @@ _HTTP_TO_CODE = {
 def wire_error(status: int, message: str) -> tuple[int, bytes]:
     """Status and JSON body for a request the HTTP server rejects before the app sees it.
 
-    gunicorn answers a malformed request line or header block, an over-long URI or
-    header section, or a broken chunked body with an HTML page of its own; this gives
-    the same answer as an ErrorDetail.  A transfer coding the server does not know
-    (501 for gunicorn) is the client's input, so it is a 400 like any other.
+    ``server.WsgiBridge`` refuses an over-long request target or header field and
+    answers a failure outside the app with this.  A 501 (a transfer coding an HTTP
+    server does not know) is the client's input, so it is a 400 like any other.
     """
     if status == 414:
         code = ErrorCode.GENERIC_URI_TOO_LONG
