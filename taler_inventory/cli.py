@@ -94,7 +94,7 @@ def serve(ctx, host, port, workers, threads):
     app = create_app({"DATABASE_URL": url})
     sys.stdout.flush()
     # The background reclaimer of expired holds (taler_inventory/reclaimer.py).
-    with reclaimer.running(url):
+    with reclaimer.running(url, interval=app.config["INVENTORY"]["RECLAIM_INTERVAL"]):
         run(app, host=host, port=port, workers=workers, threads=threads)
 
 

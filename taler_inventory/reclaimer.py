@@ -4,8 +4,8 @@ A lock that fits reclaims nothing (its product row stays locked only for the
 counter), so expired holds stay stored, holding nothing, until a request would
 not fit without them, ``taler-inventory gc`` runs, or this reclaimer comes by.
 ``serve`` runs it as a child process (:func:`running`); every
-:data:`RECLAIM_INTERVAL` seconds it reclaims what expired, in transactions of at
-most ``GC_BATCH`` holds of one product, oldest first.
+``TALER_INVENTORY_RECLAIM_INTERVAL`` seconds (1) it reclaims what expired, in
+transactions of at most ``GC_BATCH`` holds of one product, oldest first.
 
 One reclaimer works per database, however many ``serve`` processes (or
 machines) share it: each holds a session advisory lock while it works, and the
@@ -68,12 +68,14 @@ def _work(conn, interval, stop):
 
 
 @contextmanager
-def running(url: str, *, interval: float | None = None):
-    """Run the reclaimer as a child process while the block runs."""
+def running(url: str, *, interval: float = RECLAIM_INTERVAL):
+    """Run the reclaimer as a child process while the block runs (``interval`` 0: none)."""
+    if interval <= 0:
+        yield None
+        return
     env = dict(os.environ)
     env[ENV_URL] = url
-    if interval is not None:
-        env[ENV_INTERVAL] = str(interval)
+    env[ENV_INTERVAL] = str(interval)
     proc = subprocess.Popen([sys.executable, "-m", __name__], env=env, stdin=subprocess.DEVNULL)
     try:
         yield proc

@@ -106,7 +106,8 @@ def test_lock_storm_over_http(database_url, db):
 def test_two_servers_on_one_database(database_url, db):
     """As on two machines: every guarantee holds across them, and of their two
     background reclaimers exactly one works; it takes expired holds away."""
-    servers = [Server(_env(database_url), workers=1), Server(_env(database_url), workers=1)]
+    env = dict(_env(database_url), TALER_INVENTORY_RECLAIM_INTERVAL="0.2")
+    servers = [Server(env, workers=1), Server(env, workers=1)]
     try:
         for server in servers:
             server.wait_ready()
