@@ -285,7 +285,7 @@ def serve(ctx, host, port, workers, threads, access_log, log_level, log_format):
     bootstrap_admin(ctx)
     # Before the app (and with it the metrics) is imported by anyone.
     _metrics_directory()
-    from . import create_app
+    from . import create_app, reclaimer
     from .server import run
 
     app = create_app({"DATABASE_URL": url})
@@ -296,7 +296,9 @@ def serve(ctx, host, port, workers, threads, access_log, log_level, log_format):
     log.info("stop with Ctrl+C, or: kill -TERM %d", os.getpid())
     sys.stdout.flush()
     _at_exit_of_this_process(log.info, "taler-inventory stopped")
-    run(app, host=host, port=port, workers=workers, threads=threads)
+    # The background reclaimer of expired holds (taler_inventory/reclaimer.py).
+    with reclaimer.running(url, interval=app.config["INVENTORY"]["RECLAIM_INTERVAL"]):
+        run(app, host=host, port=port, workers=workers, threads=threads)
 
 
 def _version() -> str:

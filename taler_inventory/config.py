@@ -46,7 +46,9 @@ SETTINGS = {
     "TX_RETRIES": Setting(5, int, "attempts on deadlock or serialization failure", 1),
     "ARGON2_TIME_COST": Setting(3, int, "Argon2id passes of a password hash", 1),
     "ARGON2_MEMORY_COST": Setting(65536, int, "Argon2id memory of a password hash, KiB", 8),
-    "RECLAIM_BATCH": Setting(16, int, "expired holds a request reclaims on its way", 0),
+    "RECLAIM_BATCH": Setting(16, int, "expired holds an order reclaims on its way", 0),
+    "RECLAIM_INTERVAL": Setting(1.0, float, "seconds between the background reclaimer's"
+                                            " passes; 0: none", 0),
     "BODY_TIMEOUT": Setting(30.0, float, "seconds a request body may take to arrive", 0.001),
     "HEAD_TIMEOUT": Setting(10.0, float, "seconds the request head may take (at most 60);"
                                          " also the idle keep-alive", 0.001),
