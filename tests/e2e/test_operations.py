@@ -108,3 +108,34 @@ def test_metrics_add_up_over_the_worker_processes(database_url):
         assert server.get("/readyz").json() == {"status": "ready", "database": "ok"}
     finally:
         server.kill()
+
+
+def _sample(text: str, name: str, **labels) -> float:
+    return sum(s.value for family in text_string_to_metric_families(text)
+               for s in family.samples if s.name == name
+               and all(s.labels.get(k) == v for k, v in labels.items()))
+
+
+def test_holds_taken_back_by_the_reclaimer_count_as_expired(database_url, db):
+    server = Server(_env(database_url, TALER_INVENTORY_RECLAIM_INTERVAL="0.2"), workers=1)
+    try:
+        server.wait_ready()
+        admin = {"Authorization": "Bearer " + server.post(
+            "/private/token", json={"scope": "all"},
+            auth=("admin", factories.ADMIN_PASSWORD)).json()["access_token"]}
+        assert server.post("/private/products", headers=admin, json={
+            "product_id": "p1", "description": "p", "unit": "kg",
+            "unit_price": ["KUDOS:1"], "unit_total_stock": "5"}).status_code == 204
+        assert server.post("/private/products/p1/lock", headers=admin, json={
+            "lock_uuid": "cart-1", "duration": {"d_us": 300_000},
+            "unit_quantity": "1"}).status_code == 204
+        deadline = time.monotonic() + 30
+        while db.execute("SELECT count(*) AS n FROM holds").fetchone()["n"] and \
+                time.monotonic() < deadline:
+            time.sleep(0.2)
+        text = server.get("/metrics").text
+        assert _sample(text, "taler_inventory_locks_total", outcome="taken") == 1
+        assert _sample(text, "taler_inventory_locks_total", outcome="expired") == 1
+        assert _sample(text, "taler_inventory_holds_reclaim_backlog") == 0
+    finally:
+        server.kill()
