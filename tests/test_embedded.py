@@ -112,7 +112,8 @@ def test_a_crash_never_keeps_the_server_from_stopping(data_home):
     try:
         first.wait_ready()
         postgres = _postmaster_pid(pgdata)
-        os.kill(first.proc.pid, signal.SIGKILL)  # the serve process only, as kill -9 does
+        # kill -9 of serve and its workers (an orphaned worker would keep the port).
+        os.killpg(first.proc.pid, signal.SIGKILL)
         first.proc.wait(10)
         assert _alive(postgres)  # orphaned, still running
         # What older versions left: a list of pids, with a dead one in it.
