@@ -97,12 +97,12 @@ def check_database(url: str):
         reason = _one_line(exc).replace(url, _PASSWORD_IN_URL.sub(r"\1***@", url))
         raise SetupError(f"{PREFIX}DATABASE_URL is not a PostgreSQL URL or conninfo string"
                          f" ({reason}); write it like"
-                         " postgresql://USER:PASSWORD@HOST:5432/DBNAME") from None
+                         " postgresql://USER:PASSWORD@HOST:5432/DBNAME") from exc
     try:
         psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT).close()
     except psycopg.Error as exc:
         raise SetupError(f"cannot connect to the {describe_url(url)}: {_one_line(exc)};"
-                         f" check {PREFIX}DATABASE_URL and that PostgreSQL runs") from None
+                         f" check {PREFIX}DATABASE_URL and that PostgreSQL runs") from exc
 
 
 _PASSWORD_IN_URL = re.compile(r"(://[^:/@]*:)[^@]*@")
