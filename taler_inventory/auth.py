@@ -15,10 +15,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 TOKEN_PREFIX = "secret-token:"
 
-READ_PERMISSIONS = frozenset({"products-read", "orders-read", "instances-read"})
+READ_PERMISSIONS = frozenset({"products-read", "orders-read", "instances-read",
+                              "categories-read", "units-read", "groups-read", "pots-read"})
 ALL_PERMISSIONS = READ_PERMISSIONS | {
     "products-write", "products-lock", "orders-write", "orders-refund",
     "instances-write", "token-refresh",
+    "categories-write", "units-write", "groups-write", "pots-write",
 }
 _ORDER_SIMPLE = frozenset({"orders-read", "orders-write"})
 _ORDER_POS = _ORDER_SIMPLE | {"products-read", "products-lock"}

@@ -11,7 +11,8 @@ from urllib.parse import quote
 from flask import current_app, g, request
 
 from ..errors import ErrorCode, TalerError
-from . import categories, config, instance, locks, management, orders, pos, products, tokens
+from . import (categories, config, groups, instance, locks, management, orders, pos, pots,
+               products, tokens, units)
 from .common import ADMIN_INSTANCE
 
 INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]+$")
@@ -19,7 +20,7 @@ ALIAS_PATH = re.compile(r"^/instances/(admin|default)(/.*)?$")
 
 ROOT_BLUEPRINTS = (config.bp, management.bp)
 INSTANCE_BLUEPRINTS = (instance.bp, tokens.bp, products.bp, categories.bp, pos.bp,
-                       locks.bp, orders.bp)
+                       locks.bp, orders.bp, units.bp, groups.bp, pots.bp)
 
 
 def register(app):

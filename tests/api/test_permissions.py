@@ -12,7 +12,8 @@ SCOPES = sorted(auth.SCOPES) + [s + ":refreshable" for s in sorted(auth.SCOPES)]
 
 #: A value for each kind of path argument (none of them names an existing row).
 ARGUMENTS = {"product_id": "no-such-product", "category_id": "424242", "order_id": "no-order",
-             "lock_uuid": "no-such-cart", "serial": "424242", "instance_id_": "no-such-shop"}
+             "lock_uuid": "no-such-cart", "serial": "424242", "instance_id_": "no-such-shop",
+             "unit": "no-such-unit", "group_id": "424242", "pot_id": "424242"}
 
 
 def _routes(app):

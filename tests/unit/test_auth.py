@@ -3,9 +3,11 @@ import pytest
 
 from taler_inventory import auth
 
-READS = {"products-read", "orders-read", "instances-read"}
+READS = {"products-read", "orders-read", "instances-read",
+         "categories-read", "units-read", "groups-read", "pots-read"}
 EVERYTHING = READS | {"products-write", "products-lock", "orders-write", "orders-refund",
-                      "instances-write", "token-refresh"}
+                      "instances-write", "token-refresh",
+                      "categories-write", "units-write", "groups-write", "pots-write"}
 ORDER_SIMPLE = {"orders-read", "orders-write"}
 ORDER_POS = ORDER_SIMPLE | {"products-read", "products-lock"}
 ORDER_MGMT = ORDER_SIMPLE | {"orders-refund"}
