@@ -2,8 +2,10 @@
 from flask import Flask
 
 __version__ = "0.1.0"
-#: Taler protocol version of the merchant API we implement, "current:revision:age".
-PROTOCOL_VERSION = "20:0:8"
+#: Taler protocol version of the merchant API we implement, "current:revision:age"
+#: (libtool semantics: a client of level c accepts us when 32 - 12 <= c <= 32, so
+#: from v20, the Android POS app's level, to v32, the newest; see doc/protocol.rst).
+PROTOCOL_VERSION = "32:0:12"
 
 
 def create_app(test_config=None):

@@ -60,12 +60,13 @@ class ErrorCode(enum.Enum):
     MERCHANT_PRIVATE_PRODUCT_GROUP_CONFLICTING_NAME = (2790, 409, "A product group with this name exists.")
     MERCHANT_PRIVATE_MONEY_POT_CONFLICTING_NAME = (2795, 409, "A money pot with this name exists.")
     MERCHANT_PRIVATE_MONEY_POT_CONFLICTING_TOTAL = (2796, 409, "The money pot does not hold the expected totals.")
-    # Extensions of taler-inventory (see doc/errors.rst).
-    INVENTORY_UNSUPPORTED_MEDIA_TYPE = (9601, 415, "The request body must be JSON (Content-Type: application/json).")
-    INVENTORY_TOO_MANY_LOCKS = (9602, 429, "The instance has reached its maximum number of active locks.")
-    INVENTORY_LOCK_UUID_UNKNOWN = (9603, 404, "No live lock is held under this lock_uuid.")
-    INVENTORY_TOKEN_UNKNOWN = (9604, 404, "There is no access token with this serial.")
-    INVENTORY_ADMIN_INSTANCE_PROTECTED = (9606, 409, "The admin instance cannot be deleted.")
+    # Extensions of taler-inventory (see doc/errors.rst): 10100-10349, above every
+    # range Taler has allocated (its codes end below 10000).
+    INVENTORY_UNSUPPORTED_MEDIA_TYPE = (10101, 415, "The request body must be JSON (Content-Type: application/json).")
+    INVENTORY_TOO_MANY_LOCKS = (10102, 429, "The instance has reached its maximum number of active locks.")
+    INVENTORY_LOCK_UUID_UNKNOWN = (10103, 404, "No live lock is held under this lock_uuid.")
+    INVENTORY_TOKEN_UNKNOWN = (10104, 404, "There is no access token with this serial.")
+    INVENTORY_ADMIN_INSTANCE_PROTECTED = (10106, 409, "The admin instance cannot be deleted.")
 
     def __init__(self, number, http_status, hint):
         self.number = number
@@ -110,10 +111,9 @@ _HTTP_TO_CODE = {
 def wire_error(status: int, message: str) -> tuple[int, bytes]:
     """Status and JSON body for a request the HTTP server rejects before the app sees it.
 
-    gunicorn answers a malformed request line or header block, an over-long URI or
-    header section, or a broken chunked body with an HTML page of its own; this gives
-    the same answer as an ErrorDetail.  A transfer coding the server does not know
-    (501 for gunicorn) is the client's input, so it is a 400 like any other.
+    ``server.WsgiBridge`` refuses an over-long request target or header field and
+    answers a failure outside the app with this.  A 501 (a transfer coding an HTTP
+    server does not know) is the client's input, so it is a 400 like any other.
     """
     if status == 414:
         code = ErrorCode.GENERIC_URI_TOO_LONG

@@ -26,7 +26,12 @@ def build(app) -> dict:
     spec.components.schema("ErrorDetail", {
         "type": "object", "required": ["code", "hint"],
         "properties": {"code": {"type": "integer"}, "hint": {"type": "string"},
-                       "detail": {"type": "string"}}})
+                       "detail": {"type": "string"}},
+        # Taler's own codes are TALER_EC_...; these are the extensions of this server.
+        "x-taler-inventory-codes": {
+            str(code.number): {"name": code.name, "http_status": code.http_status,
+                               "hint": code.hint}
+            for code in ErrorCode if code.name.startswith("INVENTORY_")}})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.security_scheme("basic", {"type": "http", "scheme": "basic"})
     paths = {}
@@ -66,6 +71,8 @@ def _operation(rule, view, meta) -> dict:
     status = str(meta["status"])
     if meta["status"] == 204:
         op["responses"][status] = {"description": "No content"}
+    elif 300 <= meta["status"] < 400:
+        op["responses"][status] = {"description": "Redirect (see Location)"}
     else:
         response = {"description": "OK"}
         if meta["response"] is not None:

@@ -8,19 +8,21 @@ and ``/instances/default/...`` answer 308 with the root path.
 import re
 from urllib.parse import quote
 
-from flask import current_app, g, request
+from flask import g, request
 
+from .. import webui
 from ..errors import ErrorCode, TalerError
 from . import (categories, config, groups, instance, locks, management, orders, pos, pots,
                products, tokens, units)
-from .common import ADMIN_INSTANCE
+from .common import ADMIN_INSTANCE, empty_response
 
 INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]+$")
 ALIAS_PATH = re.compile(r"^/instances/(admin|default)(/.*)?$")
 
-ROOT_BLUEPRINTS = (config.bp, management.bp)
-INSTANCE_BLUEPRINTS = (instance.bp, tokens.bp, products.bp, categories.bp, pos.bp,
-                       locks.bp, orders.bp, units.bp, groups.bp, pots.bp)
+ROOT_BLUEPRINTS = (config.root_bp, management.bp)
+INSTANCE_BLUEPRINTS = (config.bp, instance.bp, tokens.bp, products.bp, categories.bp, pos.bp,
+                       locks.bp, orders.bp, webui.bp,
+                       units.bp, groups.bp, pots.bp)
 
 
 def register(app):
@@ -49,7 +51,7 @@ def register(app):
             if request.query_string:
                 target += "?" + request.query_string.decode("latin-1")
             # No body: Flask's redirect() would send an HTML page.
-            return current_app.response_class(status=308, headers={"Location": target})
+            return empty_response(308, {"Location": target})
         if g.get("instance_in_path") and not INSTANCE_ID.match(g.instance_id):
             raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, g.instance_id)
         return None

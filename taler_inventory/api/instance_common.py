@@ -5,6 +5,18 @@ from ..backenddb import instances as instances_db
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
 from ..schemas.instances import EXTRA_FIELDS
+from ..timeutil import US_PER_S
+
+DAY = 24 * 3600 * US_PER_S
+#: What a new instance gets for the defaults its creation leaves out; ``GET /config``
+#: announces the same.  No refund window and no wire-transfer delay unless the
+#: merchant sets one: a refund window is a promise only the merchant can make.
+NEW_INSTANCE_DEFAULTS = {
+    "default_pay_delay": DAY,
+    "default_refund_delay": 0,
+    "default_wire_transfer_delay": 0,
+    "default_wire_transfer_rounding_interval": "NONE",
+}
 
 COLUMN_FIELDS = ("name", "default_pay_delay", "max_lock_duration", "max_active_locks")
 

@@ -232,7 +232,7 @@ def test_purge_of_a_disabled_instance(client, admin_headers, db):
 
 def test_delete_unknown_and_admin(client, admin_headers, db):
     assert_error(client.delete("/management/instances/nosuch", headers=admin_headers), 404, 2000)
-    assert_error(client.delete("/management/instances/admin", headers=admin_headers), 409, 9606)
+    assert_error(client.delete("/management/instances/admin", headers=admin_headers), 409, 10106)
     assert _row(db, "admin")["deleted"] is False
 
 

@@ -32,7 +32,7 @@ def test_releases_every_product_of_the_cart(client, admin_headers, db):
     # The stock is free for others at once.
     assert f.lock(client, admin_headers, "p2", "cart-3", quantity=5).status_code == 204
 
-    body = assert_error(delete(client, admin_headers, "cart-1"), 404, 9603)
+    body = assert_error(delete(client, admin_headers, "cart-1"), 404, 10103)
     assert body["detail"] == "cart-1"
     assert quantities(holds(db, "p1")) == [("cart-2", 3)]
     assert reserved(db, "p1") == 3
@@ -41,7 +41,7 @@ def test_releases_every_product_of_the_cart(client, admin_headers, db):
 def test_unknown_cart(client, admin_headers, db):
     f.create_product(client, admin_headers, "p1")
     f.lock(client, admin_headers, "p1", "cart-2")
-    assert_error(delete(client, admin_headers, "cart-1"), 404, 9603)
+    assert_error(delete(client, admin_headers, "cart-1"), 404, 10103)
     assert quantities(holds(db)) == [("cart-2", 1)]
     assert reserved(db) == 1
 
@@ -61,7 +61,7 @@ def test_a_cart_of_expired_locks_holds_none(client, admin_headers, db):
         f.lock(client, admin_headers, "p1", "cart-1", quantity=2, seconds=10)
         clock.tick(timedelta(seconds=10))
         # Nothing live: 404; the expired row may go, the counter follows it.
-        assert_error(delete(client, admin_headers, "cart-1"), 404, 9603)
+        assert_error(delete(client, admin_headers, "cart-1"), 404, 10103)
         assert reserved(db, "p1") == sum(q for _, q, _ in holds(db, "p1"))
         assert locked_available(client, admin_headers, "p1") == ("0", "10")
 
@@ -72,7 +72,7 @@ def test_capped_instance_counts_the_release(client, admin_headers, db):
         f.create_product(client, headers, pid, instance="shop1")
         f.lock(client, headers, pid, "cart-1", instance="shop1")
     assert active_locks(db, "shop1") == 2
-    assert_error(f.lock(client, headers, "p1", "cart-2", instance="shop1"), 429, 9602)
+    assert_error(f.lock(client, headers, "p1", "cart-2", instance="shop1"), 429, 10102)
     assert delete(client, headers, "cart-1", instance="shop1").status_code == 204
     assert active_locks(db, "shop1") == 0
     assert f.lock(client, headers, "p1", "cart-2", instance="shop1").status_code == 204
@@ -118,7 +118,7 @@ def test_instances_never_interfere(client, admin_headers, db):
     f.lock(client, h1, "p1", "cart-1", instance="shop1")
     f.lock(client, h2, "p1", "cart-1", instance="shop2")
     assert_error(delete(client, h1, "cart-1", instance="shop2"), 401, 2015)
-    assert_error(delete(client, admin_headers, "cart-1"), 404, 9603)
+    assert_error(delete(client, admin_headers, "cart-1"), 404, 10103)
     assert delete(client, h1, "cart-1", instance="shop1").status_code == 204
     assert holds(db, "p1", "shop1") == []
     assert quantities(holds(db, "p1", "shop2")) == [("cart-1", 1)]

@@ -390,7 +390,7 @@ def test_too_many_locks(client, admin_headers, db):
         f.create_product(client, headers, pid, instance="shop1")
     assert f.lock(client, headers, "p1", "cart-a", instance="shop1").status_code == 204
     assert f.lock(client, headers, "p2", "cart-a", instance="shop1").status_code == 204
-    body = assert_error(f.lock(client, headers, "p1", "cart-b", instance="shop1"), 429, 9602)
+    body = assert_error(f.lock(client, headers, "p1", "cart-b", instance="shop1"), 429, 10102)
     assert body["hint"]
     assert quantities(holds(db, "p1", "shop1")) == [("cart-a", 1)]
     assert reserved(db, "p1", "shop1") == 1
@@ -414,14 +414,14 @@ def test_expired_locks_do_not_count_toward_the_cap(client, admin_headers, db):
     with frozen_clock() as clock:
         assert f.lock(client, headers, "p1", "cart-a", seconds=60,
                       instance="shop1").status_code == 204
-        assert_error(f.lock(client, headers, "p2", "cart-b", instance="shop1"), 429, 9602)
+        assert_error(f.lock(client, headers, "p2", "cart-b", instance="shop1"), 429, 10102)
         clock.tick(timedelta(seconds=60))
         # cart-a's row on p1 is expired but not reclaimed (another product): no count.
         assert f.lock(client, headers, "p2", "cart-b", instance="shop1").status_code == 204
         assert quantities(holds(db, "p1", "shop1")) == [("cart-a", 1)]
         assert quantities(holds(db, "p2", "shop1")) == [("cart-b", 1)]
         assert active_locks(db, "shop1") == 2  # rows, expired included
-        assert_error(f.lock(client, headers, "p2", "cart-c", instance="shop1"), 429, 9602)
+        assert_error(f.lock(client, headers, "p2", "cart-c", instance="shop1"), 429, 10102)
         assert quantities(holds(db, "p2", "shop1")) == [("cart-b", 1)]
 
 
@@ -430,7 +430,7 @@ def test_release_and_unlimited_products_are_never_refused_by_the_cap(client, adm
     headers = f.instance_headers(client, admin_headers, "shop1", max_active_locks=0)
     f.create_product(client, headers, "p1", instance="shop1")
     f.create_product(client, headers, "free", instance="shop1", total_stock=-1)
-    assert_error(f.lock(client, headers, "p1", instance="shop1"), 429, 9602)
+    assert_error(f.lock(client, headers, "p1", instance="shop1"), 429, 10102)
     assert f.lock(client, headers, "p1", quantity=0, instance="shop1").status_code == 204
     assert f.lock(client, headers, "free", instance="shop1").status_code == 204
     assert db.execute("SELECT count(*) AS n FROM holds").fetchone()["n"] == 0

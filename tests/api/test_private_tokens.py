@@ -85,7 +85,7 @@ def test_delete_by_serial_revokes_that_token(client, db):
     assert client.get("/private", headers=manager).status_code == 200
     assert db.execute("SELECT count(*) AS n FROM tokens WHERE token_serial = %s",
                       (serial,)).fetchone()["n"] == 0
-    assert_error(client.delete(f"/private/tokens/{serial}", headers=manager), 404, 9604)
+    assert_error(client.delete(f"/private/tokens/{serial}", headers=manager), 404, 10104)
 
 
 def test_delete_by_serial_of_another_instance_is_404(client, admin_headers, db):
@@ -94,7 +94,7 @@ def test_delete_by_serial_of_another_instance_is_404(client, admin_headers, db):
         "SELECT token_serial FROM tokens JOIN instances USING (instance_serial)"
         " WHERE instance_id = 'shop1'").fetchone()["token_serial"]
     assert_error(client.delete(f"/private/tokens/{shop_serial}", headers=admin_headers),
-                 404, 9604)
+                 404, 10104)
     assert db.execute("SELECT count(*) AS n FROM tokens WHERE token_serial = %s",
                       (shop_serial,)).fetchone()["n"] == 1
 
