@@ -30,7 +30,9 @@ _ERRORS = {
 }
 
 _HINTS = {
-    Status.PRECISION: "A quantity has more fraction digits than the product allows.",
+    # Worded like a 400 of the schemas (field and reason), as it is one.
+    Status.PRECISION: E.GENERIC_PARAMETER_MALFORMED.hint
+    + " {field}: has more fraction digits than the product allows.",
 }
 
 #: Failures about a field of the request name it in ``parameter`` too.
@@ -41,7 +43,9 @@ _NAMES_FIELD = (Status.CATEGORY_UNKNOWN, Status.GROUP_UNKNOWN, Status.POT_UNKNOW
 def fail(status: Status, detail: str, field: str | None = None):
     """Raise the Taler error of a failed product operation; ``field`` names the culprit."""
     extra = {"parameter": field} if field is not None else {}
-    raise TalerError(_ERRORS[status], field or detail, hint=_HINTS.get(status), **extra)
+    hint = _HINTS.get(status)
+    raise TalerError(_ERRORS[status], field or detail,
+                     hint=hint.format(field=field) if hint else None, **extra)
 
 
 def instance_serial() -> int:
