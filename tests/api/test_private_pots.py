@@ -178,3 +178,21 @@ def test_malformed_product_fields_are_400(client, admin_headers, field, value):
     resp = client.patch("/private/products/cup", json={field: value}, headers=admin_headers)
     assert assert_error(resp, 400, 26)["parameter"] == field
     assert f.product(client, admin_headers, "cup") == before
+
+
+def test_purging_an_instance_removes_its_units_groups_and_pots(client, admin_headers, db):
+    shop = f.instance_headers(client, admin_headers, "shop1")
+    pot = create(client, shop, "Tips", instance="shop1")
+    group = client.post("/instances/shop1/private/groups", headers=shop,
+                        json={"group_name": "Bar", "description": ""}).get_json()["group_serial_id"]
+    client.post("/instances/shop1/private/units", headers=shop,
+                json={"unit": "crate", "unit_name_long": "crate", "unit_name_short": "cr"})
+    f.create_product(client, shop, "tea", instance="shop1", unit="crate",
+                     money_pot_id=pot, product_group_id=group)
+    create(client, admin_headers, "Kept")
+    resp = client.delete("/management/instances/shop1?purge=YES", headers=admin_headers)
+    assert resp.status_code == 204
+    for table in ("money_pots", "product_groups", "units", "products"):
+        rows = db.execute(f"SELECT instance_serial FROM {table}").fetchall()
+        assert all(r["instance_serial"] == 1 for r in rows), table
+    assert count(db) == 1
