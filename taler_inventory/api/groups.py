@@ -5,9 +5,9 @@ from ..backenddb import groups as groups_db
 from ..backenddb.groups import Status
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
+from ..schemas.common import NewestFirstPageQuerySchema
 from ..schemas.groups import (GroupAddedResponseSchema, GroupAddRequestSchema,
-                              GroupPatchRequestSchema, GroupsSummaryResponseSchema,
-                              NewestFirstPageQuerySchema)
+                              GroupPatchRequestSchema, GroupsSummaryResponseSchema)
 from .common import endpoint, path_serial
 
 bp = Blueprint("groups", __name__)

@@ -5,7 +5,7 @@ from ..backenddb import pots as pots_db
 from ..backenddb.pots import Status
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
-from ..schemas.groups import NewestFirstPageQuerySchema
+from ..schemas.common import NewestFirstPageQuerySchema
 from ..schemas.pots import (PotAddedResponseSchema, PotAddRequestSchema,
                             PotDetailResponseSchema, PotModifyRequestSchema,
                             PotsSummaryResponseSchema)

@@ -1,7 +1,7 @@
 """Schemas of product groups."""
 from marshmallow import fields, validate
 
-from .common import BaseSchema, PageQuerySchema, QueryInteger, Text
+from .common import BaseSchema, Text
 
 NAME = validate.Length(min=1, max=1024)
 DESCRIPTION = validate.Length(max=64 * 1024)
@@ -30,9 +30,3 @@ class GroupEntrySchema(BaseSchema):
 
 class GroupsSummaryResponseSchema(BaseSchema):
     groups = fields.List(fields.Nested(GroupEntrySchema))
-
-
-class NewestFirstPageQuerySchema(PageQuerySchema):
-    """Paging whose default is the newest 20 (``limit=-20``), as for groups and pots."""
-
-    limit = QueryInteger(load_default=-20, validate=validate.Range(min=-1000, max=1000))
