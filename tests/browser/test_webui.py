@@ -1,0 +1,271 @@
+"""The back-office in a real browser, one test per flow a merchant goes through."""
+import re
+
+import pytest
+import requests
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+from taler_inventory.errors import ErrorCode
+from tests import factories
+from tests.browser.conftest import Api, find, screenshot, sign_in, wait
+
+pytestmark = pytest.mark.e2e
+
+
+def _text(driver, css):
+    return driver.find_element(By.CSS_SELECTOR, css).text
+
+
+def _stored_token(driver):
+    return driver.execute_script(
+        "return JSON.parse(sessionStorage.getItem('taler-inventory-session')).token")
+
+
+def test_sign_in_and_out(browser, server):
+    browser.get(server.base + "/webui/")
+    password = wait(browser, lambda d: d.find_element(By.NAME, "password"))
+    # Keyboard only: the password field has the focus, Enter submits.
+    assert browser.switch_to.active_element == password
+    password.send_keys("wrong password", Keys.ENTER)
+    error = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".field-error"))
+    hint = requests.post(server.base + "/private/token", json={"scope": "all"},
+                         auth=("admin", "wrong password"), timeout=10).json()["hint"]
+    assert error.text == hint
+    assert password.get_attribute("aria-invalid") == "true"
+    assert error.get_attribute("id") in password.get_attribute("aria-describedby")
+    screenshot(browser, "sign-in")
+
+    password.clear()
+    password.send_keys(factories.ADMIN_PASSWORD, Keys.ENTER)
+    wait(browser, lambda d: d.find_element(By.ID, "products-table"))
+    assert _text(browser, "#who-name") == "Instance admin"
+    token = _stored_token(browser)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert requests.get(server.base + "/private", headers=headers, timeout=10).status_code == 200
+
+    browser.find_element(By.ID, "sign-out").click()
+    message = wait(browser, lambda d: d.find_element(By.ID, "signin-message"))
+    assert message.text == "You are signed out."
+    assert browser.execute_script("return sessionStorage.length") == 0
+    # The token is revoked on the server, not only forgotten by the page.
+    resp = requests.get(server.base + "/private", headers=headers, timeout=10)
+    assert (resp.status_code, resp.json()["code"]) == (401, 2015)
+
+
+def test_an_expired_token_returns_to_sign_in(browser, server):
+    sign_in(browser, server)
+    token = _stored_token(browser)
+    resp = requests.delete(server.base + "/private/token", timeout=10,
+                           headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 204
+    browser.find_element(By.LINK_TEXT, "Orders").click()
+    message = wait(browser, lambda d: d.find_element(By.ID, "signin-message"))
+    assert "expired or was revoked" in message.text
+    assert browser.execute_script("return sessionStorage.length") == 0
+    assert browser.find_element(By.NAME, "instance").get_attribute("value") == "admin"
+
+
+def _fill(driver, values, form="form"):
+    for name, value in values.items():
+        el = find(driver, f"{form} [name='{name}']")
+        if el.get_attribute("type") == "checkbox":
+            if el.is_selected() != value:
+                el.click()
+        elif el.tag_name == "select":
+            el.find_element(By.CSS_SELECTOR, f"option[value='{value}']").click()
+        else:
+            el.clear()
+            el.send_keys(value)
+
+
+def test_create_a_product_with_fractional_stock(browser, server, api):
+    assert api.post("/private/products", json={
+        "product_id": "tea", "description": "Green tea", "unit": "box",
+        "unit_price": ["KUDOS:3"], "unit_total_stock": "7"}).status_code == 204
+    sign_in(browser, server)
+    find(browser, "a[href='#/new-product']").click()
+    wait(browser, lambda d: d.find_element(By.NAME, "product_id"))
+    _fill(browser, {"product_id": "flour", "product_name": "Flour", "description": "Wheat flour",
+                    "unit": "kg", "unit_allow_fraction": True, "unit_precision_level": "3",
+                    "unit_price": "2.5", "unit_total_stock": "40.125"})
+    browser.find_element(By.CSS_SELECTOR, "#product-form button[type=submit]").click()
+    # The facts are redrawn as the live stock refreshes: read them afresh.
+    wait(browser, lambda d: _text(d, "#product-facts [data-fact=stock]") == "40.125 kg")
+    assert _text(browser, "#product-facts [data-fact=available]") == "40.125 kg"
+    assert _text(browser, ".notice") == "Product created."
+    stored = api.get("/private/products/flour").json()
+    assert stored["unit_total_stock"] == "40.125" and stored["total_stock"] == 40
+    assert stored["unit_allow_fraction"] is True and stored["unit_precision_level"] == 3
+    assert stored["unit_price"] == ["KUDOS:2.5"]
+
+    browser.find_element(By.LINK_TEXT, "Products").click()
+    table = wait(browser, lambda d: d.find_element(By.ID, "products-table"))
+    rows = table.find_elements(By.CSS_SELECTOR, "tbody tr")
+    assert [r.get_attribute("data-product") for r in rows] == ["flour", "tea"]
+    cells = [c.text for c in rows[0].find_elements(By.CSS_SELECTOR, "th, td")]
+    assert cells == ["flour", "Flour", "kg", "40.125", "0", "40.125", "0", "0", "KUDOS:2.5"]
+    # Sorting by stock compares the decimals exactly; a second click reverses it.
+    find(browser, "button[data-sort=unit_total_stock]").click()
+    wait(browser, lambda d: _product_rows(d) == ["tea", "flour"])
+    find(browser, "button[data-sort=unit_total_stock]").click()
+    wait(browser, lambda d: _product_rows(d) == ["flour", "tea"])
+    assert find(browser, "th[aria-sort=descending]").text == "Stock"
+    screenshot(browser, "products")
+
+
+def _product_rows(driver):
+    return [r.get_attribute("data-product")
+            for r in driver.find_elements(By.CSS_SELECTOR, "#products-table tbody tr")]
+
+
+def test_a_form_error_shows_the_servers_reason(browser, server, api):
+    sign_in(browser, server)
+    browser.get(server.base + "/webui/#/new-product")
+    wait(browser, lambda d: d.find_element(By.NAME, "product_id"))
+    _fill(browser, {"product_id": "chair", "description": "A chair", "unit": "piece",
+                    "unit_price": "40", "unit_total_stock": "1.5"})
+    browser.find_element(By.CSS_SELECTOR, "#product-form button[type=submit]").click()
+    error = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".field-error"))
+    # The same request through the API: the page shows the server's words.
+    resp = api.post("/private/products", json={
+        "product_id": "chair", "description": "A chair", "unit": "piece",
+        "unit_allow_fraction": False, "unit_precision_level": 0, "unit_price": ["KUDOS:40"],
+        "unit_total_stock": "1.5", "unit_minimum_quantity": "0", "categories": []})
+    assert (resp.status_code, resp.json()["code"]) == (400, 26)
+    assert error.text == resp.json()["hint"]
+    stock = browser.find_element(By.NAME, "unit_total_stock")
+    assert stock.get_attribute("aria-invalid") == "true"
+    assert browser.switch_to.active_element == stock
+    assert "Not saved" in _text(browser, ".form-alert")
+    screenshot(browser, "form-error")
+    resp = api.get("/private/products/chair")
+    assert (resp.status_code, resp.json()["code"]) == (404, 2006)
+
+
+def _create_product(api, product_id, **fields):
+    body = {"product_id": product_id, "description": f"About {product_id}", "unit": "kg",
+            "unit_allow_fraction": True, "unit_precision_level": 3,
+            "unit_price": ["KUDOS:2"], "unit_total_stock": "10", **fields}
+    resp = api.post("/private/products", json=body)
+    assert resp.status_code == 204, resp.text
+
+
+def _lock_rows(driver):
+    return [r.get_attribute("data-lock")
+            for r in driver.find_elements(By.CSS_SELECTOR, "#locks-table tbody tr[data-lock]")]
+
+
+def test_live_locks_count_down_and_go_when_released_or_expired(browser, server, api):
+    _create_product(api, "beans")
+    for uuid, quantity, seconds in (("cart-long", "2.5", 600), ("cart-short", "1.25", 4)):
+        resp = api.post("/private/products/beans/lock", json={
+            "lock_uuid": uuid, "unit_quantity": quantity, "duration": {"d_us": seconds * 10**6}})
+        assert resp.status_code == 204, resp.text
+    sign_in(browser, server, path="/webui/#/product/beans")
+    wait(browser, lambda d: sorted(_lock_rows(d)) == ["cart-long|beans", "cart-short|beans"])
+    timer = find(browser, "tr[data-lock='cart-long|beans'] .countdown")
+    assert timer.get_attribute("role") == "timer"
+    assert re.fullmatch(r"(9|10):\d\d", timer.text), timer.text
+    assert "Next lock expires in 0:0" in _text(browser, "#next-expiry")
+    assert "cart-short" in _text(browser, "#next-expiry")
+    assert _text(browser, "#product-facts [data-fact=locked]") == "3.75 kg"
+    screenshot(browser, "product-live-stock")
+
+    # The short lock expires: its row goes, and with it what it held.
+    wait(browser, lambda d: _lock_rows(d) == ["cart-long|beans"])
+    wait(browser, lambda d: _text(d, "#product-facts [data-fact=locked]") == "2.5 kg")
+    assert api.get("/private/locks", params={"product_id": "beans"}).json()["locks"][0][
+        "lock_uuid"] == "cart-long"
+
+    # The cart's page shows everything it holds; releasing it there frees the stock.
+    find(browser, "tr[data-lock='cart-long|beans'] th a").click()
+    wait(browser, lambda d: _lock_rows(d) == ["cart-long|beans"])
+    screenshot(browser, "cart")
+    browser.back()
+    find(browser, "tr[data-lock='cart-long|beans'] button").click()
+    wait(browser, lambda d: _lock_rows(d) == [])
+    assert _text(browser, "#next-expiry") == "No live lock."
+    assert api.get("/private/locks", params={"product_id": "beans"}).json() == {"locks": []}
+    resp = api.delete("/private/locks/cart-long")
+    assert (resp.status_code, resp.json()["code"]) == (
+        404, ErrorCode.INVENTORY_LOCK_UUID_UNKNOWN.number)
+    assert api.get("/private/products/beans").json()["unit_total_available"] == "10"
+
+
+def test_an_order_shows_unpaid_then_paid(browser, server, api):
+    _create_product(api, "flour", product_name="Flour", unit_price=["KUDOS:2.5"])
+    resp = api.post("/private/orders", json={
+        "order": {"order_id": "2026-0042", "summary": "Flour for the bakery"},
+        "inventory_products": [{"product_id": "flour", "unit_quantity": "1.5"}]})
+    assert resp.status_code == 200, resp.text
+    sign_in(browser, server, path="/webui/#/orders")
+    row = find(browser, "#orders-table tr[data-order='2026-0042']")
+    assert "Unpaid" in row.text and "KUDOS:3.75" in row.text
+    find(browser, "select[name=paid] option[value=yes]").click()
+    wait(browser, lambda d: "paid=yes" in d.current_url
+         and "No order." in _text(d, "#orders-table tbody"))
+    find(browser, "select[name=paid] option[value=no]").click()
+    find(browser, "#orders-table tr[data-order='2026-0042'] a").click()
+    wait(browser, lambda d: _text(d, "#order-status") == "Payment: Unpaid")
+    lines = _text(browser, "#order-lines tbody")
+    assert "Flour" in lines and "1.5 kg" in lines and "KUDOS:3.75" in lines
+    link = find(browser, "#public-link").get_attribute("href")
+    assert link == api.get("/private/orders/2026-0042").json()["order_status_url"]
+    screenshot(browser, "order-unpaid")
+
+    assert api.post("/private/orders/2026-0042/paid").status_code == 204
+    # The page notices by itself.
+    wait(browser, lambda d: _text(d, "#order-status") == "Payment: Paid")
+    assert _text(browser, "[data-fact=deposit_total]") == "KUDOS:3.75"
+    assert api.get("/private/products/flour").json()["unit_total_sold"] == "1.5"
+    screenshot(browser, "order-paid")
+    browser.find_element(By.LINK_TEXT, "← All orders").click()
+    row = find(browser, "#orders-table tr[data-order='2026-0042']")
+    wait(browser, lambda d: "Paid" in _text(d, "#orders-table tr[data-order='2026-0042']"))
+    screenshot(browser, "orders")
+
+
+def test_the_admin_creates_an_instance_and_signs_in_to_it(browser, server, api):
+    sign_in(browser, server, path="/webui/#/instances")
+    find(browser, "#instances-table tr[data-instance=admin]")
+    _fill(browser, {"id": "bakery", "name": "The Bakery", "auth.password": "bakery-pw-1"})
+    browser.find_element(By.CSS_SELECTOR, "#instance-form button[type=submit]").click()
+    find(browser, "#instances-table tr[data-instance=bakery]")
+    assert "The Bakery" in _text(browser, "#instances-table tr[data-instance=bakery]")
+    screenshot(browser, "instances")
+    # The same id again: the server's reason, next to the id.
+    _fill(browser, {"id": "bakery", "name": "Another", "auth.password": "other-pw-1"})
+    browser.find_element(By.CSS_SELECTOR, "#instance-form button[type=submit]").click()
+    error = find(browser, ".field-error")
+    assert browser.find_element(By.NAME, "id").get_attribute("aria-invalid") == "true"
+    resp = api.post("/management/instances", json={"id": "bakery", "name": "Another",
+                                                   "auth": {"method": "token",
+                                                            "password": "other-pw-1"}})
+    assert resp.status_code == 409 and error.text.startswith(resp.json()["hint"])
+
+    browser.find_element(By.ID, "sign-out").click()
+    find(browser, "#signin-message")
+    sign_in(browser, server, "bakery", "bakery-pw-1")
+    assert _text(browser, "#who-name") == "Instance bakery"
+    assert not browser.find_element(By.ID, "nav-instances").is_displayed()
+    # Its pages use its own URLs: a product made here belongs to the bakery.
+    browser.get(server.base + "/webui/#/categories")
+    _fill(browser, {"name": "Bread"}, "#category-form")
+    browser.find_element(By.CSS_SELECTOR, "#category-form button[type=submit]").click()
+    find(browser, "#categories-table tr[data-category]")
+    bakery = Api(server, "bakery", "bakery-pw-1")
+    assert [c["name"] for c in bakery.get("/private/categories").json()["categories"]] \
+        == ["Bread"]
+    assert api.get("/private/categories").json()["categories"] == []
+
+
+def test_usable_at_phone_width(browser, server, api):
+    _create_product(api, "a-product-with-a-rather-long-identifier")
+    browser.set_window_size(390, 844)
+    sign_in(browser, server)
+    find(browser, "#products-table tbody tr[data-product]")
+    # The page itself never scrolls sideways; a wide table scrolls in its own box.
+    assert browser.execute_script(
+        "return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    screenshot(browser, "products-phone")
