@@ -269,3 +269,74 @@ def test_usable_at_phone_width(browser, server, api):
     assert browser.execute_script(
         "return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     screenshot(browser, "products-phone")
+
+
+def test_record_a_loss_edit_and_delete_a_product(browser, server, api):
+    _create_product(api, "milk", unit="l", unit_total_stock="10")
+    assert api.post("/private/products/milk/lock", json={
+        "lock_uuid": "cart-1", "unit_quantity": "1", "duration": {"d_us": 600 * 10**6}}
+    ).status_code == 204
+    sign_in(browser, server, path="/webui/#/product/milk")
+    # A loss is added exactly to what was lost before.
+    _fill(browser, {"unit_total_lost": "0.25"}, "#loss-form")
+    find(browser, "#loss-form button").click()
+    wait(browser, lambda d: _text(d, "#product-facts [data-fact=lost]") == "0.25 l")
+    assert _text(browser, ".notice") == "Loss recorded."
+    _fill(browser, {"unit_total_lost": "0.125"}, "#loss-form")
+    find(browser, "#loss-form button").click()
+    wait(browser, lambda d: _text(d, "#product-facts [data-fact=lost]") == "0.375 l")
+    assert api.get("/private/products/milk").json()["unit_total_lost"] == "0.375"
+    # More digits than the unit allows: the server's reason at the loss field.
+    _fill(browser, {"unit_total_lost": "0.0001"}, "#loss-form")
+    find(browser, "#loss-form button").click()
+    error = find(browser, "#loss-form .field-error")
+    resp = api.patch("/private/products/milk", json={"unit_total_lost": "0.3751"})
+    assert (resp.status_code, resp.json()["code"]) == (400, 26)
+    assert error.text == resp.json()["hint"]
+    assert api.get("/private/products/milk").json()["unit_total_lost"] == "0.375"
+
+    # The stock never shrinks: the edit form says so next to the stock.
+    _fill(browser, {"unit_total_stock": "5", "product_name": "Fresh milk"}, "#product-form")
+    find(browser, "#product-form button[type=submit]").click()
+    error = find(browser, "#product-form .field-error")
+    resp = api.patch("/private/products/milk", json={"unit_total_stock": "5"})
+    assert resp.status_code == 409 and error.text == resp.json()["hint"]
+    assert browser.find_element(By.CSS_SELECTOR, "#product-form [name=unit_total_stock]") \
+        .get_attribute("aria-invalid") == "true"
+    _fill(browser, {"unit_total_stock": "12.5"}, "#product-form")
+    find(browser, "#product-form button[type=submit]").click()
+    wait(browser, lambda d: _text(d, "#product-facts [data-fact=stock]") == "12.5 l")
+    stored = api.get("/private/products/milk").json()
+    assert (stored["product_name"], stored["unit_total_stock"]) == ("Fresh milk", "12.5")
+    assert stored["unit_price"] == ["KUDOS:2"]
+
+    # A product a cart holds is deleted only when asked twice.
+    find(browser, "#delete-form button").click()
+    browser.switch_to.alert.accept()
+    error = find(browser, "#delete-form .form-alert:not(:empty)")
+    resp = api.delete("/private/products/milk")
+    assert resp.status_code == 409 and resp.json()["hint"] in error.text
+    find(browser, "#delete-form button").click()
+    browser.switch_to.alert.accept()
+    find(browser, "#products-table")
+    resp = api.get("/private/products/milk")
+    assert (resp.status_code, resp.json()["code"]) == (404, 2006)
+    assert api.get("/private/locks").json() == {"locks": []}
+
+
+def test_every_control_has_a_name_for_screen_readers(browser, server, api):
+    _create_product(api, "tea")
+    assert api.post("/private/categories", json={"name": "Drinks"}).status_code == 200
+    sign_in(browser, server)
+    unnamed = """
+        const named = (el) => (el.labels && el.labels.length) || el.getAttribute("aria-label")
+            || el.getAttribute("aria-labelledby") || (el.textContent || "").trim();
+        return [...document.querySelectorAll("main input, main select, main textarea, "
+            + "main button, main a")]
+            .filter((el) => el.type !== "hidden" && !named(el)).map((el) => el.outerHTML);"""
+    for route in ("products", "new-product", "product/tea", "locks", "orders", "categories",
+                  "instances", "instance/admin"):
+        browser.get(f"{server.base}/webui/#/{route}")
+        find(browser, "main .page h1")
+        assert browser.execute_script(unnamed) == [], route
+        assert browser.find_element(By.CSS_SELECTOR, "main h1").text, route
