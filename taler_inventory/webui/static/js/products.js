@@ -102,17 +102,22 @@ function productRow(p) {
 }
 
 function filters(categoryList, query) {
+  // Taler's category_filter matches a part of a category's name, so the search
+  // takes text (with the instance's category names to pick from).
+  const names = h("datalist", { id: "category-names" },
+    categoryList.map((c) => h("option", { value: c.name })));
   const search = h("form", { class: "filters", role: "search", "aria-label": "Search products" },
     field("Name contains", { name: "name", type: "search", value: query.name || "" }),
-    field("Category", {}, { control: select("category",
-      [["", "Any category"], ...categoryList.map((c) => [c.category_id, c.name])], query.category) }),
+    field("Category contains", { name: "category", type: "search", value: query.category || "",
+      list: "category-names", autocomplete: "off" }),
+    names,
     h("button", { type: "submit" }, "Search"),
     query.name || query.category ? h("a", { class: "button secondary", href: "#/products" }, "Clear") : null);
   search.addEventListener("submit", (event) => {
     event.preventDefault();
     const data = new FormData(search);
     location.hash = hashFor(["products"], { ...query, name: data.get("name").trim(),
-      category: data.get("category"), page: 1 });
+      category: data.get("category").trim(), page: 1 });
   });
   return search;
 }
