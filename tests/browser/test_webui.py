@@ -246,11 +246,18 @@ def test_the_admin_creates_an_instance_and_signs_in_to_it(browser, server, api):
 
     browser.find_element(By.ID, "sign-out").click()
     find(browser, "#signin-message")
-    sign_in(browser, server, "bakery", "bakery-pw-1")
-    assert _text(browser, "#who-name") == "Instance bakery"
+    # The instance's base URL leads to its back-office, which knows whose it is.
+    browser.get(server.base + "/instances/bakery/")
+    wait(browser, lambda d: d.current_url == server.base + "/instances/bakery/webui/")
+    assert find(browser, "[name=instance]").get_attribute("value") == "bakery"
+    password = browser.find_element(By.NAME, "password")
+    assert browser.switch_to.active_element == password
+    password.send_keys("bakery-pw-1", Keys.ENTER)
+    wait(browser, lambda d: _text(d, "#who-name") == "Instance bakery")
+    find(browser, "#products-table")
     assert not browser.find_element(By.ID, "nav-instances").is_displayed()
     # Its pages use its own URLs: a product made here belongs to the bakery.
-    browser.get(server.base + "/webui/#/categories")
+    browser.find_element(By.LINK_TEXT, "Categories").click()
     _fill(browser, {"name": "Bread"}, "#category-form")
     browser.find_element(By.CSS_SELECTOR, "#category-form button[type=submit]").click()
     find(browser, "#categories-table tr[data-category]")
