@@ -170,6 +170,10 @@ def test_live_locks_count_down_and_go_when_released_or_expired(browser, server, 
     assert "Next lock expires in 0:0" in _text(browser, "#next-expiry")
     assert "cart-short" in _text(browser, "#next-expiry")
     assert _text(browser, "#product-facts [data-fact=locked]") == "3.75 kg"
+    # What frees up in the next hour, drawn and said in words.
+    wait(browser, lambda d: _text(d, "#availability-chart figcaption") == (
+        "Available now 6.25 kg; in the next hour 3.75 kg come free as 2 locks expire, "
+        "10 kg then, unless new locks are taken."))
     screenshot(browser, "product-live-stock")
 
     # The short lock expires: its row goes, and with it what it held.

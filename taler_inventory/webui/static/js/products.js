@@ -2,6 +2,7 @@
 // locks, and the create / edit / loss / delete forms.
 import * as api from "./api.js";
 import * as dec from "./decimal.js";
+import { availabilityChart } from "./chart.js";
 import { liveLocks } from "./stock.js";
 import {
   add, alertBox, announce, field, fill, form, h, hashFor, notice, onSubmit, quantityText, select,
@@ -246,11 +247,13 @@ export async function page(el, parts, query, ctx) {
   const names = new Map(categories.map((c) => [c.category_id, c.name]));
   const currency = ctx.config.currency;
   let factsEl = facts(product, names);
-  const refreshFacts = async () => {
+  const chartEl = h("div");
+  const refreshFacts = async (locks) => {
     const fresh = await api.call("GET", path);
     const next = facts(fresh, names);
     factsEl.replaceWith(next);
     factsEl = next;
+    fill(chartEl, availabilityChart(fresh, locks));
   };
 
   const locksEl = h("div");
@@ -293,7 +296,7 @@ export async function page(el, parts, query, ctx) {
     message ? notice(message) : null,
     factsEl,
     h("section", { class: "panel", "aria-labelledby": "live-title" },
-      h("h2", { id: "live-title" }, "Live stock"), locksEl),
+      h("h2", { id: "live-title" }, "Live stock"), locksEl, chartEl),
     h("section", { class: "panel", "aria-labelledby": "loss-title" },
       h("h2", { id: "loss-title" }, "Record a loss"), loss),
     h("section", { class: "panel", "aria-labelledby": "edit-title" },
