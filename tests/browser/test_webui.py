@@ -351,3 +351,67 @@ def test_every_control_has_a_name_for_screen_readers(browser, server, api):
         find(browser, "main .page h1")
         assert browser.execute_script(unnamed) == [], route
         assert browser.find_element(By.CSS_SELECTOR, "main h1").text, route
+
+
+def test_categories_and_deleting_an_unpaid_order(browser, server, api):
+    _create_product(api, "tea")
+    sign_in(browser, server, path="/webui/#/categories")
+    _fill(browser, {"name": "Drinks"}, "#category-form")
+    find(browser, "#category-form button").click()
+    row = find(browser, "#categories-table tr[data-category]")
+    category_id = int(row.get_attribute("data-category"))
+    row.find_element(By.CSS_SELECTOR, "button.secondary").click()
+    rename = row.find_element(By.CSS_SELECTOR, "form")
+    field = rename.find_element(By.NAME, "name")
+    assert browser.switch_to.active_element == field
+    field.clear()
+    field.send_keys("Hot drinks", Keys.ENTER)
+    wait(browser, lambda d: "Hot drinks" in _text(d, "#categories-table tbody"))
+    assert api.get(f"/private/categories/{category_id}").json()["name"] == "Hot drinks"
+
+    # The product form offers the category; saving puts the product in it.
+    browser.get(server.base + "/webui/#/product/tea")
+    box = find(browser, f"#product-form [name=categories][value='{category_id}']")
+    box.click()
+    find(browser, "#product-form button[type=submit]").click()
+    wait(browser, lambda d: _text(d, "#product-facts [data-fact=categories]") == "Hot drinks")
+    assert api.get("/private/products/tea").json()["categories"] == [category_id]
+
+    browser.find_element(By.LINK_TEXT, "Categories").click()
+    find(browser, "#categories-table tr[data-category] button.danger").click()
+    browser.switch_to.alert.accept()
+    wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, "#categories-table tr[data-category]"))
+    resp = api.get(f"/private/categories/{category_id}")
+    assert (resp.status_code, resp.json()["code"]) == (404, 2003)
+    assert api.get("/private/products/tea").json()["categories"] == []
+
+    resp = api.post("/private/orders", json={"order": {"order_id": "o-1", "summary": "Tea"},
+                                             "inventory_products": [{"product_id": "tea"}]})
+    assert resp.status_code == 200
+    assert api.get("/private/products/tea").json()["unit_total_locked"] == "1"
+    browser.get(server.base + "/webui/#/order/o-1")
+    find(browser, "#order-status")
+    find(browser, "button.danger").click()
+    browser.switch_to.alert.accept()
+    find(browser, "#orders-table")
+    resp = api.get("/private/orders/o-1")
+    assert (resp.status_code, resp.json()["code"]) == (404, 2005)
+    assert api.get("/private/products/tea").json()["unit_total_locked"] == "0"
+
+
+def test_the_admin_edits_and_disables_an_instance(browser, server, api):
+    assert api.post("/management/instances", json={
+        "id": "kiosk", "name": "Kiosk", "auth": {"method": "token", "password": "kiosk-pw-1"}}
+    ).status_code == 204
+    sign_in(browser, server, path="/webui/#/instance/kiosk")
+    _fill(browser, {"name": "The Kiosk", "email": "kiosk@example.com"}, "#instance-edit-form")
+    find(browser, "#instance-edit-form button").click()
+    wait(browser, lambda d: _text(d, ".notice") == "Changes saved.")
+    stored = api.get("/management/instances/kiosk").json()
+    assert (stored["name"], stored["email"]) == ("The Kiosk", "kiosk@example.com")
+    browser.find_element(By.XPATH, "//button[text()='Disable instance']").click()
+    browser.switch_to.alert.accept()
+    row = find(browser, "#instances-table tr[data-instance=kiosk]")
+    assert "Disabled" in row.text
+    resp = api.get("/management/instances/kiosk")
+    assert (resp.status_code, resp.json()["code"]) == (404, 2000)

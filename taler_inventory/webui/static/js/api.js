@@ -114,7 +114,9 @@ export async function signIn(instance, password) {
     instance, authorization: `Basic ${base64(`${instance}:${password}`)}`,
     body: { scope: "all", duration: { d_us: SESSION_DURATION_US }, description: "web back-office" },
   });
-  session.set({ instance, token: answer.access_token, expiration: answer.expiration.t_s });
+  // "token" is the field's name since v19, "access_token" before.
+  session.set({ instance, token: answer.token ?? answer.access_token,
+    expiration: answer.expiration.t_s });
 }
 
 /** DELETE .../private/token: the token stops working at once, here and everywhere. */
