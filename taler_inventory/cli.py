@@ -84,7 +84,7 @@ def main(click_ctx):
               help="threads per worker process")
 @click.pass_obj
 def serve(ctx, host, port, workers, threads):
-    """Serve the HTTP API with gunicorn (applies the schema first)."""
+    """Serve the HTTP API with granian (applies the schema first)."""
     from . import create_app
     from .server import run
 

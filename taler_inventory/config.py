@@ -19,11 +19,12 @@ DEFAULTS = {
     "ARGON2_MEMORY_COST": 65536,    # KiB
     "RECLAIM_BATCH": 16,            # expired holds reclaimed per request, at most
     "BODY_TIMEOUT": 30.0,           # seconds a request body may take to arrive
+    "HEAD_TIMEOUT": 10.0,           # seconds for the request head; idle keep-alive
 }
 
 _INT_KEYS = {"MAX_BODY_SIZE", "POOL_MIN_SIZE", "POOL_MAX_SIZE", "TX_RETRIES",
              "ARGON2_TIME_COST", "ARGON2_MEMORY_COST", "RECLAIM_BATCH"}
-_FLOAT_KEYS = {"POOL_TIMEOUT", "BODY_TIMEOUT"}
+_FLOAT_KEYS = {"POOL_TIMEOUT", "BODY_TIMEOUT", "HEAD_TIMEOUT"}
 
 
 def from_env(environ=None) -> dict:
