@@ -1,7 +1,7 @@
 """Connection pool and transaction helper.
 
 One :class:`psycopg_pool.ConnectionPool` per process, opened on first use (so each
-gunicorn worker opens its own after the fork).  Connections run in autocommit mode:
+worker process of ``serve`` opens its own after the fork).  Connections run in autocommit mode:
 an operation that is a single statement (typically one stored procedure call) costs
 one round trip, and an operation of several statements opens an explicit
 transaction with :func:`transaction`.  Deadlocks and serialization failures are

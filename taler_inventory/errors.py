@@ -110,10 +110,9 @@ _HTTP_TO_CODE = {
 def wire_error(status: int, message: str) -> tuple[int, bytes]:
     """Status and JSON body for a request the HTTP server rejects before the app sees it.
 
-    gunicorn answers a malformed request line or header block, an over-long URI or
-    header section, or a broken chunked body with an HTML page of its own; this gives
-    the same answer as an ErrorDetail.  A transfer coding the server does not know
-    (501 for gunicorn) is the client's input, so it is a 400 like any other.
+    ``server.WsgiBridge`` refuses an over-long request target or header field and
+    answers a failure outside the app with this.  A 501 (a transfer coding an HTTP
+    server does not know) is the client's input, so it is a 400 like any other.
     """
     if status == 414:
         code = ErrorCode.GENERIC_URI_TOO_LONG

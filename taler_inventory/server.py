@@ -1,58 +1,216 @@
-"""Run the app on gunicorn, the production WSGI server.
+"""Run the app on granian, with the request read before a thread is spent on it.
+
+granian speaks HTTP in Rust (hyper on tokio): a connection that sends nothing, or
+drips its head, costs a socket and no Python thread, and the head has a deadline
+(``HEAD_TIMEOUT``).  The app is a WSGI app whose views block on the database, so it
+runs on a pool of ``--threads`` threads per worker process.  :class:`WsgiBridge`
+connects the two over granian's RSGI interface: it reads the whole body on the event
+loop, within ``BODY_TIMEOUT`` and the size limit, and only then hands the complete
+request to a thread.  A slow client therefore costs a connection, never a worker
+(doc/design.rst, "HTTP server").
 
 The app is created once in the master process (schema and admin bootstrap happen
-before); each worker opens its own connection pool lazily after the fork.
-Threaded workers keep connections alive, so a client does not pay a TCP
-handshake per request.
+before); the worker processes are forked from it and each opens its own connection
+pool lazily.
 """
-from http import HTTPStatus
+import asyncio
+import io
+import json
+import logging
+import sys
+from concurrent.futures import ThreadPoolExecutor
 
-from gunicorn import util
-from gunicorn.app.base import BaseApplication
+from .errors import ErrorCode, TalerError, wire_error
 
-from .errors import wire_error
+log = logging.getLogger(__name__)
+
+#: The longest request target (path and query) accepted: 414 above (gunicorn's limit).
+MAX_TARGET = 4094
+#: The longest single header field (name and value) accepted: 431 above.
+MAX_FIELD = 8190
+#: Extra room a compressed body may take on the wire (see ``api.common.raw_body``).
+COMPRESSED_SLACK = 1024
+#: Seconds a stopping worker gives requests in flight.
+GRACEFUL_TIMEOUT = 10
 
 
-def write_error(sock, status_int, reason, mesg):
-    """gunicorn's answer to a request it rejects itself, as a Taler ErrorDetail.
+class BodyError(Exception):
+    """The request body could not be read: its framing broke or the client stopped."""
 
-    Replaces ``gunicorn.util.write_error`` (an HTML page): a malformed request line
-    or header, a URI or header section over the limits, a broken chunked body.
+
+class WsgiBridge:
+    """An RSGI application that runs a WSGI application on a thread pool.
+
+    ``max_body`` bounds what is read into memory: a body announced larger is not
+    read at all, a chunked body is read up to one byte more, and the WSGI app (which
+    knows the limit) answers 413 seeing that.
     """
-    status, body = wire_error(status_int, mesg or "")
-    reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else reason
-    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
-    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+    def __init__(self, app, *, threads: int, max_body: int, body_timeout: float):
+        self.app = app
+        self.threads = threads
+        self.max_body = max_body
+        self.body_timeout = body_timeout
+        self.pool = None
+        self.base_environ = {
+            "SCRIPT_NAME": "", "wsgi.version": (1, 0), "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
+            "SERVER_SOFTWARE": "taler-inventory",
+        }
+
+    def __rsgi_init__(self, loop):
+        # In the worker process, after the fork.
+        self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="request")
+
+    def __rsgi_del__(self, loop):
+        self.pool.shutdown(wait=True, cancel_futures=False)
+
+    async def __rsgi__(self, scope, proto):
+        try:
+            await self._serve(scope, proto)
+        except Exception:
+            log.exception("unexpected error in the HTTP bridge")
+            _send_wire_error(proto, 500, "")
+
+    async def _serve(self, scope, proto):
+        rejected = self._check_head(scope)
+        if rejected is not None:
+            return _send_wire_error(proto, *rejected)
+        headers = scope.headers
+        body = b""
+        if "transfer-encoding" in headers or headers.get("content-length", "0") != "0":
+            try:
+                async with asyncio.timeout(self.body_timeout):
+                    body = await self._read_body(headers, proto)
+            except TimeoutError:
+                return _send_body_error(proto, f"the body did not arrive within "
+                                               f"{self.body_timeout:g} s")
+            except BodyError as exc:
+                return _send_body_error(proto, str(exc))
+        environ = self._environ(scope, headers, body)
+        loop = asyncio.get_running_loop()
+        status, response_headers, data = await loop.run_in_executor(
+            self.pool, self._call, environ)
+        proto.response_bytes(status, response_headers, data)
+
+    def _check_head(self, scope):
+        """The limits of the head that hyper does not enforce itself (414, 431)."""
+        if len(scope.path) + len(scope.query_string) > MAX_TARGET:
+            return 414, f"the request target is longer than {MAX_TARGET} bytes"
+        for name, value in scope.headers.items():
+            if len(name) + len(value) > MAX_FIELD:
+                return 431, f"header {name[:40]} is longer than {MAX_FIELD} bytes"
+        return None
+
+    async def _read_body(self, headers, proto) -> bytes:
+        if "transfer-encoding" not in headers:
+            # hyper enforces the announced length, so this read is bounded.
+            if int(headers["content-length"]) > self.max_body:
+                return b""  # not read: the app answers 413 from the announced length
+            try:
+                return await proto()
+            except Exception as exc:  # granian's "transport closed": the client left
+                raise BodyError(f"the request body could not be read: {exc}") from None
+        chunks, size = [], 0
+        pieces = proto.__aiter__()
+        while chunk := await _next(pieces):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > self.max_body:
+                break
+        else:
+            # granian yields an empty piece at the end, and also for a broken chunk
+            # or for trailers, each followed by one more empty piece: only a lone
+            # empty piece is the normal end.
+            if await _next(pieces) is not None:
+                raise BodyError("the chunked request body is malformed")
+        return b"".join(chunks)
+
+    def _environ(self, scope, headers, body: bytes) -> dict:
+        environ = dict(self.base_environ)
+        environ["REQUEST_METHOD"] = scope.method
+        # PEP 3333: the (decoded) path as latin-1 code points of its bytes.
+        environ["PATH_INFO"] = scope.path.encode("utf-8").decode("latin-1")
+        environ["QUERY_STRING"] = scope.query_string
+        environ["SERVER_PROTOCOL"] = "HTTP/" + scope.http_version
+        environ["SERVER_NAME"], environ["SERVER_PORT"] = _split_address(scope.server)
+        environ["REMOTE_ADDR"], environ["REMOTE_PORT"] = _split_address(scope.client)
+        environ["wsgi.url_scheme"] = scope.scheme
+        environ["wsgi.input"] = io.BytesIO(body)
+        announced = headers.get("content-length")
+        environ["CONTENT_LENGTH"] = announced if announced and not body else str(len(body))
+        for name, value in headers.items():
+            if name == "content-type":
+                environ["CONTENT_TYPE"] = value
+            elif name not in ("content-length", "transfer-encoding"):
+                key = "HTTP_" + name.upper().replace("-", "_")
+                environ[key] = f"{environ[key]},{value}" if key in environ else value
+        return environ
+
+    def _call(self, environ):
+        """Run the WSGI app in a pool thread; return (status, headers, body)."""
+        started = []
+
+        def start_response(status, headers, exc_info=None):
+            started[:] = [int(status[:3]), headers]
+
+        try:
+            result = self.app(environ, start_response)
+            try:
+                data = b"".join(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+        except Exception:  # the app renders its own errors; this is a last resort
+            log.exception("unexpected error outside the application")
+            status, body = wire_error(500, "")
+            return status, _JSON, body
+        return started[0], started[1], data
 
 
-class _Gunicorn(BaseApplication):
-    def __init__(self, app, options):
-        self._app = app
-        self._options = options
-        super().__init__()
+_JSON = [("Content-Type", "application/json")]
 
-    def load_config(self):
-        for key, value in self._options.items():
-            self.cfg.set(key, value)
 
-    def load(self):
-        return self._app
+async def _next(pieces) -> bytes | None:
+    """The next piece of a streamed body; None after the end."""
+    try:
+        return await pieces.__anext__()
+    except StopAsyncIteration:
+        return None
+
+
+def _split_address(address: str) -> tuple[str, str]:
+    host, _, port = address.rpartition(":")
+    return host.strip("[]"), port
+
+
+def _send_wire_error(proto, status: int, message: str):
+    status, body = wire_error(status, message)
+    proto.response_bytes(status, _JSON + [("Connection", "close")], body)
+
+
+def _send_body_error(proto, message: str):
+    err = TalerError(ErrorCode.GENERIC_PARAMETER_MALFORMED, "body",
+                     hint=f"The request body could not be read: {message}"[:240],
+                     parameter="body")
+    proto.response_bytes(err.http_status, _JSON + [("Connection", "close")],
+                         json.dumps(err.body(), separators=(",", ":")).encode())
 
 
 def run(app, *, host: str, port: int, workers: int, threads: int):
-    options = {
-        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-        "workers": workers,
-        "threads": threads,
-        "worker_class": "gthread",
-        "keepalive": 30,
-        "timeout": 60,
-        "graceful_timeout": 10,
-        "accesslog": None,
-        "errorlog": "-",
-        "loglevel": "warning",
-    }
-    # The workers call util.write_error by module attribute; patched in this process only.
-    util.write_error = write_error
-    _Gunicorn(app, options).run()
+    from granian import Granian
+    from granian.constants import HTTPModes, Interfaces, Loops
+    from granian.http import HTTP1Settings
+
+    settings = app.config["INVENTORY"]
+    bridge = WsgiBridge(app, threads=threads,
+                        max_body=settings["MAX_BODY_SIZE"] + COMPRESSED_SLACK,
+                        body_timeout=settings["BODY_TIMEOUT"])
+    head_ms = min(max(int(settings["HEAD_TIMEOUT"] * 1000), 1), 60_000)  # granian's range
+    server = Granian(
+        "taler_inventory", address=host, port=port, interface=Interfaces.RSGI,
+        workers=workers, loop=Loops.asyncio, http=HTTPModes.http1, websockets=False,
+        http1_settings=HTTP1Settings(header_read_timeout=head_ms, keep_alive=True),
+        workers_kill_timeout=GRACEFUL_TIMEOUT, log_level="warning")
+    # The app object exists already (forked into the workers), no import by name.
+    server.serve(target_loader=lambda: bridge, wrap_loader=False)

@@ -21,7 +21,6 @@ import zlib
 from dataclasses import dataclass
 
 from flask import current_app, g, request
-from gunicorn.http.errors import ParseException
 from marshmallow import ValidationError
 
 from .. import auth
@@ -311,18 +310,13 @@ def raw_body() -> bytes:
     wire_limit = limit if encoding in ("", "identity") else limit + 1024
     if length is not None and length > wire_limit:
         raise _too_large(limit)
-    sock = request.environ.get("gunicorn.socket")
-    if sock is not None:
-        # A client that announces more than it sends must not hold a worker
-        # thread forever: the read gives up (the worker resets the socket's mode
-        # before the connection's next request).
-        sock.settimeout(current_app.config["INVENTORY"]["BODY_TIMEOUT"])
+    # Under ``serve`` the whole body is in memory already (read by
+    # ``server.WsgiBridge`` within BODY_TIMEOUT); other WSGI servers may stream it.
     try:
         data = request.stream.read(wire_limit + 1)
-    except (OSError, ParseException) as exc:
-        # The body's framing is broken (a bad chunk size, a missing terminator,
-        # the connection closed early, or it stopped arriving): the client's
-        # fault, never a 500.
+    except OSError as exc:
+        # The body's framing is broken or the connection closed early: the
+        # client's fault, never a 500.
         raise TalerError(ErrorCode.GENERIC_PARAMETER_MALFORMED, "body",
                          hint=f"The request body could not be read: {str(exc)[:200]}",
                          parameter="body") from None

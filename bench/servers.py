@@ -1,0 +1,316 @@
+#!/usr/bin/env python3
+"""Which HTTP server for ``serve``: throughput, CPU per request, and slow clients.
+
+    python bench/servers.py                   # serve, gunicorn gthread, granian WSGI
+    python bench/servers.py --rounds 3 --servers serve,gunicorn
+
+Every server runs the same app with 2 worker processes of 8 threads on a private
+embedded PostgreSQL, on a free loopback port:
+
+- ``serve``: ``taler-inventory serve`` (granian, the RSGI bridge of ``server.py``);
+- ``gunicorn``: gunicorn ``gthread`` workers, as ``serve`` ran before (needs
+  ``pip install gunicorn``);
+- ``granian-wsgi``: granian's own WSGI interface (``--blocking-threads 8``).
+
+For each it measures with ``wrk`` (2 threads, 8 keep-alive connections, ``--duration``
+seconds) ``GET /config`` and ``POST /private/products/hot/lock`` (a new lock uuid per
+request): requests/s, p50/p99, and the CPU seconds of the server's processes per
+request (from /proc, so the load generator's CPU does not count).  Then the slow
+clients of issue 13 at once (200 connections that send nothing, 64 that send one
+header line per second, 64 that send one body byte per second) while four probe
+clients alternate ``GET /config`` and a lock: how many probes were answered and their
+p50/p99/max latency.  Rounds are interleaved so that the machine's load hits every
+server alike.  This is a script, not a test: it asserts nothing.
+"""
+import argparse
+import base64
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+CLK = os.sysconf("SC_CLK_TCK")
+PASSWORD = "bench-password"
+LOCK_LUA = """
+local counter = 0
+local threadid = 0
+setup = function(thread) thread:set("id", threadid); threadid = threadid + 1 end
+request = function()
+  counter = counter + 1
+  local body = string.format(
+    '{"lock_uuid":"w-%d-%d-%d","duration":{"d_us":600000000},"quantity":1}',
+    id, counter, os.time())
+  return wrk.format("POST", "/private/products/hot/lock",
+    {["Content-Type"]="application/json", ["Authorization"]=os.getenv("BENCH_TOKEN")}, body)
+end
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def group_cpu(pgid):
+    """CPU seconds (user + system) of every live process in the process group."""
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / CLK
+
+
+def command(kind, port, workers, threads):
+    py = sys.executable
+    if kind == "serve":
+        return [py, "-c", "from taler_inventory.cli import main; main()", "serve",
+                "--port", str(port), "--workers", str(workers), "--threads", str(threads)]
+    if kind == "gunicorn":
+        return [py, "-m", "gunicorn", "-k", "gthread", "-w", str(workers),
+                "--threads", str(threads), "--keep-alive", "30", "--log-level", "warning",
+                "-b", f"127.0.0.1:{port}", "taler_inventory:create_app()"]
+    if kind == "granian-wsgi":
+        return [py, "-m", "granian", "--interface", "wsgi", "--factory", "--http", "1",
+                "--no-ws", "--workers", str(workers), "--blocking-threads", str(threads),
+                "--log-level", "warning", "--port", str(port), "taler_inventory:create_app"]
+    raise SystemExit(f"unknown server {kind}")
+
+
+class Server:
+    def __init__(self, kind, env, workers, threads, logdir):
+        self.kind = kind
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = open(Path(logdir) / f"{kind}.log", "a")
+        self.proc = subprocess.Popen(command(kind, self.port, workers, threads), env=env,
+                                     cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.base + "/config", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.25)
+        else:
+            self.stop()
+            raise SystemExit(f"{kind} did not start (see {self.log.name})")
+        basic = base64.b64encode(f"admin:{PASSWORD}".encode()).decode()
+        resp = requests.post(self.base + "/private/token", timeout=10,
+                             json={"scope": "all", "duration": {"d_us": 3600 * 10**6}},
+                             headers={"Authorization": "Basic " + basic})
+        resp.raise_for_status()
+        self.token = "Bearer " + resp.json()["access_token"]
+        resp = requests.post(self.base + "/private/products", timeout=10,
+                             headers={"Authorization": self.token},
+                             json={"product_id": "hot", "description": "hot", "unit": "piece",
+                                   "unit_price": ["KUDOS:1"], "total_stock": 10**12})
+        assert resp.status_code in (204, 409), resp.text
+
+    def stop(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(10)
+
+
+def wrk(server, path, duration, script=None):
+    cmd = ["wrk", "-t2", "-c8", f"-d{duration}s", "--latency"]
+    if script:
+        cmd += ["-s", script]
+    cmd.append(server.base + path)
+    before = group_cpu(server.proc.pid)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30,
+                         env=dict(os.environ, BENCH_TOKEN=server.token)).stdout
+    cpu = group_cpu(server.proc.pid) - before
+    count = int(re.search(r"(\d+) requests in", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50": _ms(re.search(r"\s50%\s+(\S+)", out).group(1)),
+            "p99": _ms(re.search(r"\s99%\s+(\S+)", out).group(1)),
+            "cpu_ms": cpu * 1000 / max(count, 1), "non_2xx": int(bad.group(1)) if bad else 0}
+
+
+def _ms(text):
+    value = float(re.match(r"[\d.]+", text).group(0))
+    return value / 1000 if text.endswith("us") else value * 1000 if text.endswith("s") \
+        and not text.endswith("ms") else value
+
+
+# -- slow clients -------------------------------------------------------------------
+
+def _silent(port, count, stop):
+    socks = []
+    for _ in range(count):
+        try:
+            socks.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        except OSError:
+            pass
+    stop.wait()
+    for s in socks:
+        s.close()
+
+
+def _dripper(port, kind, stop):
+    """One dripping client; it reconnects when the server gives up on it."""
+    while not stop.is_set():
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        except OSError:
+            stop.wait(0.2)
+            continue
+        try:
+            if kind == "head":
+                s.sendall(b"GET /config HTTP/1.1\r\nHost: x\r\n")
+                while not stop.wait(1.0):
+                    s.sendall(b"X-Drip: a\r\n")
+            else:
+                s.sendall(b"POST /private/products/hot/lock HTTP/1.1\r\nHost: x\r\n"
+                          b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
+                while not stop.wait(1.0):
+                    s.sendall(b" ")
+        except OSError:
+            pass
+        finally:
+            s.close()
+
+
+def _probe(server, seconds, latencies, outcomes):
+    session = requests.Session()
+    end = time.monotonic() + seconds
+    i = 0
+    while time.monotonic() < end:
+        i += 1
+        started = time.monotonic()
+        try:
+            if i % 2:
+                resp = session.get(server.base + "/config", timeout=10)
+            else:
+                resp = session.post(server.base + "/private/products/hot/lock", timeout=10,
+                                    headers={"Authorization": server.token},
+                                    json={"lock_uuid": f"p-{threading.get_ident()}-{i}",
+                                          "duration": {"d_us": 600 * 10**6}})
+            outcomes.append(resp.status_code)
+        except requests.RequestException as exc:
+            outcomes.append(type(exc).__name__)
+        latencies.append(time.monotonic() - started)
+        time.sleep(0.02)
+
+
+def slow_clients(server, seconds):
+    stop = threading.Event()
+    crowd = [threading.Thread(target=_silent, args=(server.port, 200, stop))]
+    crowd += [threading.Thread(target=_dripper, args=(server.port, kind, stop))
+              for kind in ("head", "body") for _ in range(64)]
+    for t in crowd:
+        t.start()
+    time.sleep(2)
+    latencies, outcomes = [], []
+    probes = [threading.Thread(target=_probe, args=(server, seconds, latencies, outcomes))
+              for _ in range(4)]
+    for t in probes:
+        t.start()
+    for t in probes:
+        t.join(seconds + 30)
+    stop.set()
+    for t in crowd:
+        t.join(10)
+    latencies.sort()
+    return {"probes": len(latencies), "answered": sum(o in (200, 204) for o in outcomes),
+            "p50_ms": 1000 * latencies[len(latencies) // 2],
+            "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)],
+            "max_ms": 1000 * latencies[-1]}
+
+
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--servers", default="serve,gunicorn,granian-wsgi")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--duration", type=int, default=8)
+    parser.add_argument("--slow-seconds", type=int, default=12)
+    parser.add_argument("--no-slow", action="store_true")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed (apt-get install wrk)")
+    from taler_inventory import embedded
+    from taler_inventory.cli import Context, bootstrap_admin
+    from taler_inventory.backenddb import schema
+
+    tmp = tempfile.mkdtemp(prefix="taler-inventory-bench-servers-")
+    pg, url = embedded.start(tmp)
+    script = Path(tmp) / "lock.lua"
+    script.write_text(LOCK_LUA)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TALER_INVENTORY_")}
+    env.update(TALER_INVENTORY_DATABASE_URL=url, TALER_INVENTORY_ADMIN_PASSWORD=PASSWORD,
+               TALER_INVENTORY_DATA_DIR=tmp, TALER_INVENTORY_ARGON2_MEMORY_COST="1024",
+               TALER_INVENTORY_ARGON2_TIME_COST="1",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])))
+    os.environ.update({k: v for k, v in env.items() if k.startswith("TALER_INVENTORY_")})
+    schema.dbinit(url)
+    bootstrap_admin(Context(), announce=False)
+    results = {}
+    try:
+        for rnd in range(args.rounds):
+            for kind in args.servers.split(","):
+                server = Server(kind, env, 2, 8, tmp)
+                try:
+                    wrk(server, "/config", 2)  # warm-up
+                    row = {"config": wrk(server, "/config", args.duration),
+                           "lock": wrk(server, "/", args.duration, str(script))}
+                    if not args.no_slow:
+                        row["slow"] = slow_clients(server, args.slow_seconds)
+                finally:
+                    server.stop()
+                print(f"round {rnd + 1} {kind}: {json.dumps(row)}", file=sys.stderr, flush=True)
+                results.setdefault(kind, []).append(row)
+    finally:
+        pg.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{'server':14} {'case':7} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/req':>10}")
+    for kind, rows in results.items():
+        for case in ("config", "lock"):
+            print(f"{kind:14} {case:7} {median(r[case]['per_s'] for r in rows):8.0f} "
+                  f"{median(r[case]['p50'] for r in rows):7.2f} "
+                  f"{median(r[case]['p99'] for r in rows):7.2f} "
+                  f"{median(r[case]['cpu_ms'] for r in rows):10.3f}")
+    if not args.no_slow:
+        print(f"\n{'server':14} {'probes':>6} {'answered':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+        for kind, rows in results.items():
+            for r in rows:
+                s = r["slow"]
+                print(f"{kind:14} {s['probes']:6} {s['answered']:8} {s['p50_ms']:8.0f} "
+                      f"{s['p99_ms']:8.0f} {s['max_ms']:8.0f}")
+
+
+if __name__ == "__main__":
+    main()
