@@ -41,7 +41,8 @@ def test_permission_names_and_scopes_are_the_documented_ones():
         "products-read", "products-write", "products-lock", "categories-read",
         "categories-write", "orders-read", "orders-write", "orders-refund", "instances-read",
         "instances-write", "instances-auth-write", "tokens-read", "tokens-write",
-        "accounts-read", "accounts-write", "token-refresh"}
+        "accounts-read", "accounts-write", "units-read", "units-write", "groups-read",
+        "groups-write", "pots-read", "pots-write", "token-refresh"}
     # readonly: every *-read and nothing else; all (write): everything but refreshing.
     assert auth.permissions("readonly") == {p for p in auth.ALL_PERMISSIONS
                                             if p.endswith("-read")}
