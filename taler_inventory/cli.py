@@ -390,7 +390,8 @@ def _run_tool(args: list, env: dict, what: str, **kwargs):
     result = subprocess.run(args, env=env, capture_output=True, text=True,
                             stdin=kwargs.pop("stdin", subprocess.DEVNULL), **kwargs)
     if result.returncode != 0:
-        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        lines = [line for line in result.stderr.splitlines() if line.strip()
+                 and not line.startswith(("NOTICE:", "DETAIL:", "HINT:"))]
         reason = lines[0] if lines else f"exit status {result.returncode}"
         raise SetupError(f"{what} failed: {reason.strip()}")
     return result
@@ -406,7 +407,9 @@ def backup(ctx, file):
     version up to its own, so it also fits the embedded server.
     """
     url, env = _client_env(ctx.url)
-    _run_tool([ctx.tool("pg_dump"), "--format=custom", "--schema=inventory",
+    # Extensions made inside the schema (pg_trgm) go with it: a restore drops them.
+    extensions = [f"--extension={name}" for name in _schema_extensions(ctx.url)]
+    _run_tool([ctx.tool("pg_dump"), "--format=custom", "--schema=inventory", *extensions,
                f"--file={file}", f"--dbname={url}"], env, "pg_dump")
     click.echo(f"backup written to {file} ({os.path.getsize(file)} bytes)")
 
@@ -427,10 +430,19 @@ def restore(ctx, file):
                         "--file=-", file], env, f"reading {file}")
     # The drop and the dump's contents commit together or not at all.
     _run_tool([ctx.tool("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
+               "-c", "SET client_min_messages = warning",
                "-c", "DROP SCHEMA IF EXISTS inventory CASCADE", "-f", "-",
                f"--dbname={plain_url}"], env, "restoring", input=script.stdout, stdin=None)
     applied = schema.dbinit(url)
     click.echo(f"restored {file}; schema up to date ({len(applied)} patches applied)")
+
+
+def _schema_extensions(url: str) -> list[str]:
+    import psycopg
+    with psycopg.connect(url) as conn:
+        return [r[0] for r in conn.execute(
+            "SELECT e.extname FROM pg_extension e JOIN pg_namespace n"
+            " ON n.oid = e.extnamespace WHERE n.nspname = 'inventory'")]
 
 
 def _refuse_while_served(url: str):
