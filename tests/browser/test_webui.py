@@ -415,3 +415,21 @@ def test_the_admin_edits_and_disables_an_instance(browser, server, api):
     assert "Disabled" in row.text
     resp = api.get("/management/instances/kiosk")
     assert (resp.status_code, resp.json()["code"]) == (404, 2000)
+
+
+def test_products_are_paged_twenty_at_a_time(browser, server, api):
+    for n in range(23):
+        _create_product(api, f"p{n:02d}", unit_total_stock=f"{n}.5")
+    sign_in(browser, server)
+    wait(browser, lambda d: len(_product_rows(d)) == 20)
+    assert _product_rows(browser)[0] == "p00"
+    assert "23 products, page 1 of 2" == _text(browser, "#products-table caption")
+    browser.find_element(By.LINK_TEXT, "Next page").click()
+    wait(browser, lambda d: _product_rows(d) == ["p20", "p21", "p22"])
+    assert _text(browser, "#products-table caption") == "23 products, page 2 of 2"
+    # Largest stock first: the first page starts with the last product.
+    find(browser, "button[data-sort=unit_total_stock]").click()
+    wait(browser, lambda d: _text(d, "th[aria-sort=ascending]") == "Stock")
+    find(browser, "button[data-sort=unit_total_stock]").click()
+    wait(browser, lambda d: _product_rows(d)[:2] == ["p22", "p21"])
+    assert "page=1" in browser.current_url
