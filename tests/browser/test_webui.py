@@ -433,3 +433,17 @@ def test_products_are_paged_twenty_at_a_time(browser, server, api):
     find(browser, "button[data-sort=unit_total_stock]").click()
     wait(browser, lambda d: _product_rows(d)[:2] == ["p22", "p21"])
     assert "page=1" in browser.current_url
+
+
+def test_the_admin_sets_an_instance_password(browser, server, api):
+    assert api.post("/management/instances", json={
+        "id": "stall", "name": "Stall", "auth": {"method": "token", "password": "stall-pw-1"}}
+    ).status_code == 204
+    sign_in(browser, server, path="/webui/#/instance/stall")
+    _fill(browser, {"password": "stall-pw-2"}, "#password-form")
+    find(browser, "#password-form button").click()
+    wait(browser, lambda d: _text(d, ".notice") == "Password set.")
+    assert Api(server, "stall", "stall-pw-2").get("/private").status_code == 200
+    resp = requests.post(server.base + "/instances/stall/private/token", json={"scope": "all"},
+                         auth=("stall", "stall-pw-1"), timeout=10)
+    assert (resp.status_code, resp.json()["code"]) == (401, 2015)
