@@ -440,6 +440,8 @@ def test_the_admin_sets_an_instance_password(browser, server, api):
         "id": "stall", "name": "Stall", "auth": {"method": "token", "password": "stall-pw-1"}}
     ).status_code == 204
     sign_in(browser, server, path="/webui/#/instance/stall")
+    assert find(browser, "#instance-webui").get_attribute("href") == \
+        server.base + "/instances/stall/webui/"
     _fill(browser, {"password": "stall-pw-2"}, "#password-form")
     find(browser, "#password-form button").click()
     wait(browser, lambda d: _text(d, ".notice") == "Password set.")
