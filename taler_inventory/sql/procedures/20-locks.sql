@@ -358,3 +358,18 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION release_cart(INT8, TEXT, INT8)
   IS 'Release every cart lock of lock_uuid; out_live counts those that still held stock.';
+
+
+CREATE OR REPLACE FUNCTION lock_product(
+   in_instance_id TEXT, in_product_id TEXT, in_scopes TEXT, in_now INT8,
+   in_token_hash BYTEA, in_lock_uuid TEXT, in_quantity NUMERIC, in_duration INT8,
+   OUT out_status TEXT, OUT out_available NUMERIC, OUT out_next_expiration INT8,
+   OUT out_restock INT8)
+LANGUAGE sql AS $$
+  SELECT l.out_statuses[1], l.out_available[1], l.out_next_expirations[1], l.out_restock
+    FROM lock_products(in_instance_id, in_product_id, string_to_array(in_scopes, ' '),
+                       in_now, ARRAY[in_token_hash], ARRAY[in_lock_uuid],
+                       ARRAY[in_quantity], ARRAY[in_duration]) l
+$$;
+COMMENT ON FUNCTION lock_product(TEXT, TEXT, TEXT, INT8, BYTEA, TEXT, NUMERIC, INT8)
+  IS 'lock_products for a batch of one, with plain parameters (scopes separated by spaces): a client sends no arrays for the common case.';
