@@ -514,3 +514,12 @@ def test_a_known_unit_sets_the_fractions(browser, server, api):
     wait(browser, lambda d: _text(d, "#product-facts [data-fact=stock]") == "25.125 kg")
     stored = api.get("/private/products/rice").json()
     assert (stored["unit_allow_fraction"], stored["unit_precision_level"]) == (True, 3)
+
+
+def test_an_unknown_product_says_so(browser, server, api):
+    sign_in(browser, server, path="/webui/#/product/no-such-thing")
+    alert = find(browser, "main [role=alert]")
+    resp = api.get("/private/products/no-such-thing")
+    assert (resp.status_code, resp.json()["code"]) == (404, 2006)
+    assert alert.text.startswith(resp.json()["hint"])
+    assert _text(browser, "main h1") == "This page cannot be shown"
