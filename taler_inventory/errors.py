@@ -41,10 +41,16 @@ class ErrorCode(enum.Enum):
     MERCHANT_GENERIC_ORDER_UNKNOWN = (2005, 404, "The order is unknown.")
     MERCHANT_GENERIC_PRODUCT_UNKNOWN = (2006, 404, "The product is unknown.")
     MERCHANT_GENERIC_UNAUTHORIZED = (2015, 401, "Missing or invalid credentials.")
+    MERCHANT_GENERIC_CURRENCY_MISMATCH = (2024, 409, "The currency is not the one of the order.")
     MERCHANT_POST_ORDERS_ID_PAY_OFFER_EXPIRED = (2161, 410, "The payment is too late: the pay deadline passed and the stock is gone.")
     MERCHANT_PRIVATE_POST_ORDERS_ALREADY_EXISTS = (2503, 409, "An order with this id exists with other details.")
+    MERCHANT_PRIVATE_PATCH_ORDERS_ID_FORGET_PATH_SYNTAX_INCORRECT = (2510, 400, "A path to forget is malformed.")
+    MERCHANT_PRIVATE_PATCH_ORDERS_ID_FORGET_PATH_NOT_FORGETTABLE = (2511, 409, "A path to forget names a field that is not forgettable.")
     MERCHANT_PRIVATE_DELETE_ORDERS_AWAITING_PAYMENT = (2520, 409, "The order is awaiting payment and cannot be deleted.")
     MERCHANT_PRIVATE_DELETE_ORDERS_ALREADY_PAID = (2521, 409, "The order is paid and cannot be deleted.")
+    MERCHANT_PRIVATE_POST_ORDERS_ID_REFUND_INCONSISTENT_AMOUNT = (2530, 409, "The refund exceeds the amount of the order.")
+    MERCHANT_PRIVATE_POST_ORDERS_ID_REFUND_ORDER_UNPAID = (2531, 409, "Only a paid order can be refunded.")
+    MERCHANT_PRIVATE_POST_ORDERS_ID_REFUND_NOT_ALLOWED_BY_CONTRACT = (2532, 403, "The contract allows no refunds (its refund delay is zero).")
     MERCHANT_PRIVATE_POST_INSTANCES_ALREADY_EXISTS = (2600, 409, "An instance with this id exists with other details.")
     MERCHANT_PRIVATE_POST_INSTANCES_PURGE_REQUIRED = (2603, 409, "An instance with this id was deleted; purge it first.")
     MERCHANT_PRIVATE_POST_PRODUCTS_CONFLICT_PRODUCT_EXISTS = (2650, 409, "A product with this id exists with other details.")
@@ -54,13 +60,14 @@ class ErrorCode(enum.Enum):
     MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_SOLD_REDUCED = (2663, 409, "total_sold would decrease.")
     MERCHANT_PRIVATE_POST_PRODUCTS_LOCK_INSUFFICIENT_STOCKS = (2670, 410, "Not enough unlocked stock.")
     MERCHANT_PRIVATE_DELETE_PRODUCTS_CONFLICTING_LOCK = (2680, 409, "The product is locked and cannot be deleted.")
-    # Extensions of taler-inventory (see doc/errors.rst): 10100-10349, above every
+    # Extensions of taler-inventory (see doc/errors.rst): 10100-10399, above every
     # range Taler has allocated (its codes end below 10000).
     INVENTORY_UNSUPPORTED_MEDIA_TYPE = (10101, 415, "The request body must be JSON (Content-Type: application/json).")
     INVENTORY_TOO_MANY_LOCKS = (10102, 429, "The instance has reached its maximum number of active locks.")
     INVENTORY_LOCK_UUID_UNKNOWN = (10103, 404, "No live lock is held under this lock_uuid.")
     INVENTORY_TOKEN_UNKNOWN = (10104, 404, "There is no access token with this serial.")
     INVENTORY_ADMIN_INSTANCE_PROTECTED = (10106, 409, "The admin instance cannot be deleted.")
+    INVENTORY_REFUND_DEADLINE_PASSED = (10350, 410, "The refund deadline of the order has passed.")
 
     def __init__(self, number, http_status, hint):
         self.number = number

@@ -1,5 +1,6 @@
 """Orders: ``POST /private/orders`` (taking over cart locks), ``GET`` one or all,
 ``DELETE``, and the payment hook ``POST /private/orders/$ORDER_ID/paid``."""
+import copy
 import hashlib
 import json
 import re
@@ -12,19 +13,19 @@ from flask import Blueprint, current_app, g, request
 from .. import quantity as q
 from ..amount import Amount, AmountError
 from ..backenddb import orders as orders_db
+from ..contract import (ForgetPathError, NotForgettable, contract_hash, crockford, forget,
+                        parse_path, seed_forgettable)
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
-from ..schemas.orders import (ORDER_ID, OrderListQuerySchema, OrderListSchema,
-                              OrderStatusSchema, PostOrderRequestSchema,
-                              PostOrderResponseSchema)
+from ..schemas.orders import (ORDER_ID, ForgetRequestSchema, OrderListQuerySchema,
+                              OrderListSchema, OrderStatusSchema, PostOrderRequestSchema,
+                              PostOrderResponseSchema, RefundRequestSchema,
+                              RefundResponseSchema)
 from ..timeutil import FOREVER, US_PER_S, add, now_us, timestamp_to_wire
 from .common import ADMIN_INSTANCE, JsonNumber, endpoint, instance_id
 from .locks import out_of_stock
 
 bp = Blueprint("orders", __name__)
-
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
 
 @bp.post("/private/orders")
 @endpoint(permission="orders-write", body=PostOrderRequestSchema,
@@ -75,7 +76,8 @@ def private_post_orders(body):
                 request_hash=request_hash, now=now, pay_deadline=pay_deadline,
                 summary=order["summary"], amount=None if total is None else str(total),
                 contract_terms=exact_dumps(terms), claim_token=claim_token, lines=lines,
-                lock_uuids=lock_uuids, reclaim_batch=reclaim_batch)
+                lock_uuids=lock_uuids, reclaim_batch=reclaim_batch,
+                session_id=body.get("session_id"))
 
     outcome = get_db().run(create)
     if outcome.status in ("ok", "exists"):
@@ -124,25 +126,125 @@ def private_get_orders_id(order_id):
     currency = row["amount"].split(":", 1)[0]
     answer.update({
         "last_payment": row["paid_time"], "deposit_total": row["amount"],
-        "refunded": False, "refund_pending": False, "refund_amount": f"{currency}:0",
-        "wired": False, "exchange_code": 0, "exchange_http_status": 0,
-        "wire_details": [], "wire_reports": [], "refund_details": []})
+        **refund_status(row, currency),
+        "wired": row["wired"], "exchange_code": 0, "exchange_http_status": 0,
+        "wire_details": [], "wire_reports": []})
     return answer
+
+
+def refund_status(row, currency: str) -> dict:
+    """The refund fields of a paid order's status.
+
+    A refund stays pending: the wallet picks it up from the payment side, which
+    this module does not see (as it takes no coins).
+    """
+    refunded = row["refunded_value"] > 0
+    return {
+        "refunded": refunded, "refund_pending": refunded,
+        "refund_amount": amount_text(currency, row["refunded_value"]),
+        "refund_details": [{
+            "reason": r["reason"], "pending": True,
+            "timestamp": timestamp_to_wire(r["refund_time"]),
+            "amount": amount_text(currency, r["increase"])} for r in row["refunds"]]}
+
+
+@bp.post("/private/orders/<order_id>/refund")
+@endpoint(permission="orders-refund", body=RefundRequestSchema, response=RefundResponseSchema,
+          errors=(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN,
+                  ErrorCode.MERCHANT_GENERIC_CURRENCY_MISMATCH,
+                  ErrorCode.MERCHANT_PRIVATE_POST_ORDERS_ID_REFUND_ORDER_UNPAID,
+                  ErrorCode.MERCHANT_PRIVATE_POST_ORDERS_ID_REFUND_NOT_ALLOWED_BY_CONTRACT,
+                  ErrorCode.MERCHANT_PRIVATE_POST_ORDERS_ID_REFUND_INCONSISTENT_AMOUNT,
+                  ErrorCode.INVENTORY_REFUND_DEADLINE_PASSED))
+def private_post_orders_id_refund(order_id, body):
+    """Raise the refunded total of a paid order; the stock stays sold."""
+    _known_shape(order_id)
+    outcome = get_db().run(orders_db.refund_order, instance_serial=g.instance["instance_serial"],
+                           order_id=order_id, refund=body["refund"], reason=body["reason"],
+                           now=now_us())
+    if outcome.status != "ok":
+        raise TalerError(_REFUND_ERRORS[outcome.status], order_id)
+    return {"taler_refund_uri": _taler_uri("refund", order_id) + "/",
+            "h_contract": crockford(contract_hash(outcome.contract_terms))}
+
+
+_REFUND_ERRORS = {
+    "unknown": ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN,
+    "unpaid": ErrorCode.MERCHANT_PRIVATE_POST_ORDERS_ID_REFUND_ORDER_UNPAID,
+    "currency": ErrorCode.MERCHANT_GENERIC_CURRENCY_MISMATCH,
+    "not_allowed": ErrorCode.MERCHANT_PRIVATE_POST_ORDERS_ID_REFUND_NOT_ALLOWED_BY_CONTRACT,
+    "too_late": ErrorCode.INVENTORY_REFUND_DEADLINE_PASSED,
+    "too_high": ErrorCode.MERCHANT_PRIVATE_POST_ORDERS_ID_REFUND_INCONSISTENT_AMOUNT,
+}
+
+
+@bp.patch("/private/orders/<order_id>/forget")
+@endpoint(permission="orders-write", body=ForgetRequestSchema,
+          errors=(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN,
+                  ErrorCode.MERCHANT_PRIVATE_PATCH_ORDERS_ID_FORGET_PATH_SYNTAX_INCORRECT,
+                  ErrorCode.MERCHANT_PRIVATE_PATCH_ORDERS_ID_FORGET_PATH_NOT_FORGETTABLE))
+def private_patch_orders_id_forget(order_id, body):
+    """Forget forgettable fields of the contract terms: 200, or 204 if already gone."""
+    _known_shape(order_id)
+    paths = []
+    for index, path in enumerate(body["fields_"]):
+        try:
+            paths.append(parse_path(path))
+        except ForgetPathError:
+            raise TalerError(ErrorCode.MERCHANT_PRIVATE_PATCH_ORDERS_ID_FORGET_PATH_SYNTAX_INCORRECT,
+                             path, parameter=f"fields[{index}]") from None
+    outcome = get_db().run(orders_db.forget_order, instance_serial=g.instance["instance_serial"],
+                           order_id=order_id, forget=lambda terms: forget(terms, paths))
+    if outcome == "unknown":
+        raise TalerError(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN, order_id)
+    if isinstance(outcome, NotForgettable):
+        raise TalerError(ErrorCode.MERCHANT_PRIVATE_PATCH_ORDERS_ID_FORGET_PATH_NOT_FORGETTABLE,
+                         str(outcome))
+    return {} if outcome else None
 
 
 @bp.get("/private/orders")
 @endpoint(permission="orders-read", query=OrderListQuerySchema, response=OrderListSchema)
 def private_get_orders(args):
-    """List the orders of the instance by row id (``paid`` filters yes / no)."""
-    paid = {"yes": True, "no": False}.get(args["paid"])
-    rows = get_db().run(orders_db.list_orders, instance_serial=g.instance["instance_serial"],
-                        limit=args["limit"], offset=args.get("offset"), paid=paid)
+    """List the instance's orders, newest first unless ``limit`` is positive."""
     now = now_us()
-    return {"orders": [{
-        "order_id": r["order_id"], "row_id": r["order_serial"],
-        "timestamp": r["creation_time"], "amount": r["amount"], "summary": r["summary"],
-        "refundable": r["paid"] and _before(now, r["refund_deadline"]),
-        "paid": r["paid"]} for r in rows]}
+    limit = args["limit"]
+    after = before = None
+    if "date_s" in args:
+        # Like the row threshold, the date bounds the direction of paging.
+        date = args["date_s"] * US_PER_S
+        after, before = (date, None) if limit > 0 else (None, date)
+    if "max_age" in args and limit > 0:
+        oldest = now - args["max_age"] if args["max_age"] < now else 0
+        after = oldest if after is None else max(after, oldest)
+    rows = get_db().run(
+        orders_db.list_orders, instance_serial=g.instance["instance_serial"], limit=limit,
+        offset=args["offset"], paid=args["paid"], refunded=args["refunded"],
+        wired=args["wired"], after=after, before=before, session_id=args.get("session_id"),
+        fulfillment_url=args.get("fulfillment_url"),
+        summary_filter=args.get("summary_filter"))
+    return {"orders": [_history_entry(r, now) for r in rows]}
+
+
+def _history_entry(row, now: int) -> dict:
+    currency = row["amount"].split(":", 1)[0]
+    return {
+        "order_id": row["order_id"], "row_id": row["order_serial"],
+        "timestamp": row["creation_time"], "amount": row["amount"], "summary": row["summary"],
+        "refundable": _refundable(row, now), "paid": row["paid"],
+        "refund_amount": amount_text(currency, row["refunded_value"]),
+        "pending_refund_amount": amount_text(currency, row["refunded_value"])}
+
+
+def _refundable(row, now: int) -> bool:
+    """Paid, before the refund deadline, and not yet refunded in full."""
+    return (row["paid"] and row["refund_deadline"] is not None and now < row["refund_deadline"]
+            and row["refunded_value"] < row["amount_value"])
+
+
+def amount_text(currency: str, value) -> str:
+    """An Amount string from a currency and an exact NUMERIC value."""
+    return str(Amount(currency, Decimal(value)))
 
 
 @bp.delete("/private/orders/<order_id>")
@@ -227,7 +329,7 @@ def contract_terms(body, *, order_id, amount, now, pay_deadline, lines, products
                  for product_id, quantity in lines if product_id in products]
     if inventory:
         terms["products"] = list(terms.get("products", [])) + inventory
-    return terms
+    return seed_forgettable(copy.deepcopy(terms))
 
 
 def _contract_product(product_id, quantity, product, currency) -> dict:
@@ -266,14 +368,6 @@ def new_order_id(now: int) -> str:
     return f"{day}-{crockford(secrets.token_bytes(10))}"
 
 
-def crockford(data: bytes) -> str:
-    """Crockford base32 of ``data`` as GNUnet writes it (no padding)."""
-    bits = len(data) * 8
-    digits = -(-bits // 5)
-    value = int.from_bytes(data, "big") << (digits * 5 - bits)
-    return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(digits)))
-
-
 def ceil_to_second(us: int) -> int:
     """Round a time up to a whole second (Taler Timestamps have seconds)."""
     if us >= FOREVER:
@@ -283,14 +377,18 @@ def ceil_to_second(us: int) -> int:
 
 def _canonical_request(body) -> str:
     """What makes two requests for the same order id "the same request"."""
-    return exact_dumps({
+    request = {
         "order": body["order_raw"],
         "inventory_products": [[line["product_id"], q.format(line["quantity"])]
                                for line in body["inventory_products"]],
         "lock_uuids": body["lock_uuids"],
         "create_token": body["create_token"],
         "refund_delay": body.get("refund_delay"),
-    }, sort_keys=True)
+    }
+    if body.get("session_id") is not None:
+        # Only when given, so the orders made before it existed keep their hash.
+        request["session_id"] = body["session_id"]
+    return exact_dumps(request, sort_keys=True)
 
 
 _PLACEHOLDER = re.compile(r'"\\u0000(\d+)\\u0000"')
@@ -325,20 +423,19 @@ def _line(line) -> dict:
             "unit_quantity": q.format(quantity)}
 
 
-def _before(now: int, deadline) -> bool:
-    if deadline == "never":
-        return True
-    return isinstance(deadline, int) and now < deadline * US_PER_S
-
-
 def _instance_path() -> str:
     inst = instance_id()
     return "" if inst == ADMIN_INSTANCE else f"instances/{inst}/"
 
 
-def _pay_uri(order_id: str, claim_token: str | None) -> str:
+def _taler_uri(action: str, order_id: str) -> str:
+    """``taler[+http]://ACTION/HOST/[instances/$I/]ORDER_ID`` for this request's host."""
     scheme = "taler" if request.scheme == "https" else "taler+http"
-    uri = f"{scheme}://pay/{request.host}/{_instance_path()}{order_id}/"
+    return f"{scheme}://{action}/{request.host}/{_instance_path()}{order_id}"
+
+
+def _pay_uri(order_id: str, claim_token: str | None) -> str:
+    uri = _taler_uri("pay", order_id) + "/"
     return uri + (f"?c={claim_token}" if claim_token else "")
 
 
