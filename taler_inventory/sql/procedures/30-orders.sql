@@ -383,8 +383,9 @@ BEGIN
   ELSE
     out_status := 'ok';
     IF in_total > o.refunded_value THEN
-      INSERT INTO order_refunds (order_serial, refund_time, increase, reason)
-      VALUES (o.order_serial, in_now, in_total - o.refunded_value, in_reason);
+      INSERT INTO order_refunds (order_serial, instance_serial, refund_time, increase, reason)
+      VALUES (o.order_serial, in_instance_serial, in_now, in_total - o.refunded_value,
+              in_reason);
       UPDATE orders SET refunded_value = in_total WHERE order_serial = o.order_serial;
       PERFORM notify_order(in_instance_serial, in_order_id);
     END IF;
