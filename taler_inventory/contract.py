@@ -1,4 +1,5 @@
-"""Taler's contract hash and forgettable fields, and GNUnet's base32.
+"""Taler's contract terms: what the instance adds to them, their hash, the signed
+purpose, and forgettable fields.
 
 The hash of contract terms (``h_contract_terms``) is SHA-512 over their canonical
 JSON: object keys sorted, no whitespace, strings as UTF-8 with only the escapes
@@ -8,15 +9,18 @@ hashing, each of them is replaced by its salted hash in ``_forgotten``, so the h
 is the same before and after the merchant forgets them.
 """
 import hashlib
-import hmac
 import json
 import re
 import secrets
+import struct
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+from . import talercrypto
 
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+#: ``TALER_SIGNATURE_MERCHANT_CONTRACT``: the purpose of the merchant's signature
+#: over a contract hash.
+MERCHANT_CONTRACT_PURPOSE = 1101
+#: The instance details that go into the contract's ``merchant`` object.
+MERCHANT_FIELDS = ("address", "jurisdiction", "email", "website", "logo")
 FORGETTABLE = "_forgettable"
 FORGOTTEN = "_forgotten"
 
@@ -29,12 +33,45 @@ class NotForgettable(ValueError):
     """A forget path names a field its object does not list in ``_forgettable``."""
 
 
-def crockford(data: bytes) -> str:
-    """Crockford base32 of ``data`` as GNUnet writes it (no padding)."""
-    bits = len(data) * 8
-    digits = -(-bits // 5)
-    value = int.from_bytes(data, "big") << (digits * 5 - bits)
-    return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(digits)))
+crockford = talercrypto.encode
+
+
+def merchant(instance) -> dict:
+    """The ``merchant`` of contract terms: the instance's name and public details."""
+    details = {"name": instance["name"]}
+    settings = instance["settings"] or {}
+    details.update({k: settings[k] for k in MERCHANT_FIELDS if settings.get(k)})
+    return details
+
+
+def wire_method(payto_uri: str) -> str:
+    """The wire method of a payto URI: its target type (``payto://iban/...``: iban)."""
+    return payto_uri.split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0].lower()
+
+
+def add_merchant(terms: dict, *, instance, account, base_url: str, exchanges: list) -> dict:
+    """Add what the instance says to the terms (in place): ``merchant``,
+    ``merchant_pub``, ``merchant_base_url``, ``exchanges`` and, from its bank
+    account, ``wire_method`` and ``h_wire`` (neither without an account)."""
+    terms["merchant"] = merchant(instance)
+    terms["merchant_pub"] = talercrypto.encode(instance["merchant_pub"])
+    terms["merchant_base_url"] = base_url
+    terms["exchanges"] = list(exchanges)
+    if account is not None:
+        terms["wire_method"] = wire_method(account["payto_uri"])
+        terms["h_wire"] = talercrypto.encode(account["h_wire"])
+    return terms
+
+
+def signed_purpose(h_contract: bytes) -> bytes:
+    """What the merchant signs: GNUnet's purpose header (its size and
+    :data:`MERCHANT_CONTRACT_PURPOSE`, 32-bit big-endian each) and the hash."""
+    return struct.pack(">II", 8 + len(h_contract), MERCHANT_CONTRACT_PURPOSE) + h_contract
+
+
+def sign(private_seed: bytes, terms: dict) -> str:
+    """The instance's EdDSA signature over the contract's hash, in base32."""
+    return talercrypto.encode(talercrypto.sign(private_seed, signed_purpose(contract_hash(terms))))
 
 
 def canonical(value) -> bytes:
@@ -51,8 +88,7 @@ def contract_hash(terms: dict) -> bytes:
 def salted_hash(value, salt: str) -> bytes:
     """GNUnet's KDF (HKDF: HMAC-SHA512 extract, HMAC-SHA256 expand) of a field's
     canonical JSON, keyed with its salt, as Taler hashes a forgettable field."""
-    prk = hmac.new(salt.encode() + b"\x00", canonical(value), hashlib.sha512).digest()
-    return HKDFExpand(hashes.SHA256(), 64, None).derive(prk)
+    return talercrypto.kdf(talercrypto.HASH_BYTES, canonical(value), salt.encode() + b"\0", b"")
 
 
 def seed_forgettable(value):

@@ -51,6 +51,7 @@ class ErrorCode(enum.Enum):
     MERCHANT_GENERIC_UNIT_BUILTIN = (2038, 409, "The unit is built in: it cannot be created, renamed or deleted.")
     MERCHANT_POST_ORDERS_ID_PAY_OFFER_EXPIRED = (2161, 410, "The payment is too late: the pay deadline passed and the stock is gone.")
     MERCHANT_PRIVATE_POST_ORDERS_ALREADY_EXISTS = (2503, 409, "An order with this id exists with other details.")
+    MERCHANT_PRIVATE_POST_ORDERS_REFUND_AFTER_WIRE_DEADLINE = (2504, 400, "The wire transfer deadline is before the refund deadline.")
     MERCHANT_PRIVATE_PATCH_ORDERS_ID_FORGET_PATH_SYNTAX_INCORRECT = (2510, 400, "A path to forget is malformed.")
     MERCHANT_PRIVATE_PATCH_ORDERS_ID_FORGET_PATH_NOT_FORGETTABLE = (2511, 409, "A path to forget names a field that is not forgettable.")
     MERCHANT_PRIVATE_DELETE_ORDERS_AWAITING_PAYMENT = (2520, 409, "The order is awaiting payment and cannot be deleted.")

@@ -13,8 +13,8 @@ from flask import Blueprint, current_app, g, request
 from .. import quantity as q
 from ..amount import Amount, AmountError
 from ..backenddb import orders as orders_db
-from ..contract import (ForgetPathError, NotForgettable, contract_hash, crockford, forget,
-                        parse_path, seed_forgettable)
+from ..contract import (ForgetPathError, NotForgettable, add_merchant, contract_hash,
+                        crockford, forget, parse_path, seed_forgettable)
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
 from ..schemas.orders import (ORDER_ID, ForgetRequestSchema, OrderListQuerySchema,
@@ -60,6 +60,7 @@ def private_post_orders(body):
     request_hash = hashlib.sha256(_canonical_request(body).encode()).digest()
     instance_serial = g.instance["instance_serial"]
     reclaim_batch = current_app.config["INVENTORY"]["RECLAIM_BATCH"]
+    base_url = instance_base_url()
 
     def create(conn):
         # The prices and descriptions for the contract, then the stock decision.
@@ -68,9 +69,12 @@ def private_post_orders(body):
                 conn, instance_serial=instance_serial,
                 product_ids=[p for p, _ in lines]) if lines else {}
             total = amount if amount is not None else order_total(lines, products, currency)
+            instance, account = orders_db.contract_instance(conn, instance_serial=instance_serial)
             terms = contract_terms(body, order_id=order_id, amount=total, now=now,
                                    pay_deadline=pay_deadline, lines=lines, products=products,
-                                   currency=currency)
+                                   currency=currency, instance=instance)
+            add_merchant(terms, instance=instance, account=account, base_url=base_url,
+                         exchanges=current_app.config["INVENTORY"]["EXCHANGES"])
             return orders_db.create_order(
                 conn, instance_serial=instance_serial, order_id=order_id,
                 request_hash=request_hash, now=now, pay_deadline=pay_deadline,
@@ -110,7 +114,7 @@ def private_get_orders_id(order_id):
     if row is None:
         raise TalerError(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN, order_id)
     answer = {
-        "order_status": "paid" if row["paid"] else "unpaid",
+        "order_status": order_status(row),
         "order_id": row["order_id"],
         "creation_time": row["creation_time"],
         "pay_deadline": row["pay_deadline"],
@@ -120,8 +124,9 @@ def private_get_orders_id(order_id):
         "inventory_products": [_line(line) for line in row["lines"]],
         "order_status_url": _status_url(row["order_id"], row["claim_token"]),
     }
-    if not row["paid"]:
+    if answer["order_status"] == "unpaid":
         answer["taler_pay_uri"] = _pay_uri(row["order_id"], row["claim_token"])
+    if answer["order_status"] != "paid":
         return answer
     currency = row["amount"].split(":", 1)[0]
     answer.update({
@@ -130,6 +135,13 @@ def private_get_orders_id(order_id):
         "wired": row["wired"], "exchange_code": 0, "exchange_http_status": 0,
         "wire_details": [], "wire_reports": []})
     return answer
+
+
+def order_status(row) -> str:
+    """Taler's order status: paid, claimed (a wallet took the contract) or unpaid."""
+    if row["paid"]:
+        return "paid"
+    return "claimed" if row["claim_nonce"] is not None else "unpaid"
 
 
 def refund_status(row, currency: str) -> dict:
@@ -271,7 +283,8 @@ def private_post_orders_id_paid(order_id):
     _known_shape(order_id)
     outcome = get_db().run(orders_db.pay_order, instance_serial=g.instance["instance_serial"],
                            order_id=order_id, now=now_us(),
-                           reclaim_batch=current_app.config["INVENTORY"]["RECLAIM_BATCH"])
+                           reclaim_batch=current_app.config["INVENTORY"]["RECLAIM_BATCH"],
+                           nonce=crockford(secrets.token_bytes(32)))
     if outcome.status == "unknown":
         raise TalerError(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN, order_id)
     if outcome.status == "insufficient":
@@ -308,27 +321,43 @@ def order_total(lines, products, currency) -> Amount | None:
 
 
 def contract_terms(body, *, order_id, amount, now, pay_deadline, lines, products,
-                   currency) -> dict:
+                   currency, instance) -> dict:
     """The contract terms: the order as sent, completed like Taler's backend does.
 
-    The inventory lines are appended to ``products`` with what the inventory
-    knows of them (name, description, unit, line price, taxes, image).
+    Deadlines the order leaves out come from ``refund_delay`` or the instance's
+    defaults; ``max_fee`` defaults to zero (the merchant covers no fees unless it
+    says so).  The inventory lines are appended to ``products`` with what the
+    inventory knows of them (name, description, unit, line price, taxes, image).
     """
+    order = body["order"]
     terms = dict(body["order_raw"])
     terms["order_id"] = order_id
     if amount is not None:
         terms["amount"] = str(amount)
+        terms.setdefault("max_fee", f"{amount.currency}:0")
     terms.setdefault("timestamp", timestamp_to_wire(now))
     terms["pay_deadline"] = timestamp_to_wire(pay_deadline)
-    if "refund_delay" in body and "refund_deadline" not in terms:
-        terms["refund_deadline"] = timestamp_to_wire(
-            ceil_to_second(add(now, body["refund_delay"])))
+    refund = order.get("refund_deadline")
+    if refund is None:
+        delay = body.get("refund_delay", instance["default_refund_delay"])
+        # From the contract's timestamp (whole seconds): no delay, no refund window.
+        created = order.get("timestamp", now - now % US_PER_S)
+        refund = ceil_to_second(add(created, delay))
+        terms["refund_deadline"] = timestamp_to_wire(refund)
+    wire = order.get("wire_transfer_deadline")
+    if wire is None:
+        wire = ceil_to_second(add(refund, instance["default_wire_transfer_delay"]))
+        terms["wire_transfer_deadline"] = timestamp_to_wire(wire)
+    if wire < refund:
+        raise TalerError(ErrorCode.MERCHANT_PRIVATE_POST_ORDERS_REFUND_AFTER_WIRE_DEADLINE,
+                         "order.wire_transfer_deadline", parameter="order.wire_transfer_deadline")
+    terms.setdefault("products", [])
     if isinstance(terms.get("fulfillment_url"), str):
         terms["fulfillment_url"] = terms["fulfillment_url"].replace("${ORDER_ID}", order_id)
     inventory = [_contract_product(product_id, quantity, products[product_id], currency)
                  for product_id, quantity in lines if product_id in products]
     if inventory:
-        terms["products"] = list(terms.get("products", [])) + inventory
+        terms["products"] = list(terms["products"]) + inventory
     return seed_forgettable(copy.deepcopy(terms))
 
 
@@ -428,10 +457,35 @@ def _instance_path() -> str:
     return "" if inst == ADMIN_INSTANCE else f"instances/{inst}/"
 
 
+def instance_base_url() -> str:
+    """The instance's public base URL, ending in ``/``.
+
+    ``TALER_INVENTORY_BASE_URL`` (the server's root) when set; else the request's
+    scheme and host, taken from ``X-Forwarded-Proto``, ``-Host`` and ``-Prefix``
+    only when ``TALER_INVENTORY_TRUST_FORWARDED`` says a proxy sets them (a client
+    could send them otherwise).
+    """
+    settings = current_app.config["INVENTORY"]
+    root = settings["BASE_URL"]
+    if not root:
+        scheme, host, prefix = request.scheme, request.host, ""
+        if settings["TRUST_FORWARDED"]:
+            scheme = _first(request.headers.get("X-Forwarded-Proto")) or scheme
+            host = _first(request.headers.get("X-Forwarded-Host")) or host
+            prefix = _first(request.headers.get("X-Forwarded-Prefix")).rstrip("/")
+        root = f"{scheme}://{host}{prefix}/"
+    return root.rstrip("/") + "/" + _instance_path()
+
+
+def _first(header: str | None) -> str:
+    """The first value of a comma-separated forwarding header (the client's side)."""
+    return (header or "").split(",", 1)[0].strip()
+
+
 def _taler_uri(action: str, order_id: str) -> str:
-    """``taler[+http]://ACTION/HOST/[instances/$I/]ORDER_ID`` for this request's host."""
-    scheme = "taler" if request.scheme == "https" else "taler+http"
-    return f"{scheme}://{action}/{request.host}/{_instance_path()}{order_id}"
+    """``taler[+http]://ACTION/HOST[/PATH]/[instances/$I/]ORDER_ID`` of the base URL."""
+    scheme, rest = instance_base_url().split("://", 1)
+    return f"{'taler' if scheme == 'https' else 'taler+http'}://{action}/{rest}{order_id}"
 
 
 def _pay_uri(order_id: str, claim_token: str | None) -> str:
@@ -440,7 +494,7 @@ def _pay_uri(order_id: str, claim_token: str | None) -> str:
 
 
 def _status_url(order_id: str, claim_token: str | None) -> str:
-    url = f"{request.host_url}{_instance_path()}orders/{order_id}"
+    url = f"{instance_base_url()}orders/{order_id}"
     return url + (f"?token={claim_token}" if claim_token else "")
 
 

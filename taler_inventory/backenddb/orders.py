@@ -70,12 +70,24 @@ def create_order(conn, *, instance_serial, order_id, request_hash, now, pay_dead
                          row["out_next_expiration"], row["out_restock"])
 
 
-def pay_order(conn, *, instance_serial, order_id, now, reclaim_batch) -> PayOutcome:
-    """Mark an order paid: what it holds (or, past its deadline, what is free) is sold."""
-    row = conn.execute(
-        """SELECT out_status, out_product_id, out_requested, out_available, out_restock
-             FROM pay_order(%s, %s, %s, %s)""",
-        (instance_serial, order_id, now, reclaim_batch)).fetchone()
+def pay_order(conn, *, instance_serial, order_id, now, reclaim_batch, nonce) -> PayOutcome:
+    """Mark an order paid: what it holds (or, past its deadline, what is free) is sold.
+
+    An order no wallet claimed is claimed with ``nonce`` in the same transaction:
+    a paid order's contract terms always carry a nonce.
+    """
+    with conn.transaction():
+        row = conn.execute(
+            """SELECT out_status, out_product_id, out_requested, out_available, out_restock
+                 FROM pay_order(%s, %s, %s, %s)""",
+            (instance_serial, order_id, now, reclaim_batch)).fetchone()
+        if row["out_status"] == "ok":
+            conn.execute(
+                """UPDATE orders
+                      SET claim_nonce = %(nonce)s, claim_time = %(now)s,
+                          contract_terms = contract_terms || jsonb_build_object('nonce', %(nonce)s::TEXT)
+                    WHERE instance_serial = %(i)s AND order_id = %(o)s AND claim_nonce IS NULL""",
+                {"nonce": nonce, "now": now, "i": instance_serial, "o": order_id})
     return PayOutcome(row["out_status"], row["out_product_id"], row["out_requested"],
                       row["out_available"], row["out_restock"])
 
@@ -117,6 +129,20 @@ def forget_order(conn, *, instance_serial, order_id, forget):
             conn.execute("UPDATE orders SET contract_terms = %s WHERE order_serial = %s",
                          (Jsonb(terms), row["order_serial"]))
         return count
+
+
+def contract_instance(conn, *, instance_serial):
+    """What a contract says of the instance, and the bank account it names (the
+    oldest active one; None without)."""
+    instance = conn.execute(
+        """SELECT name, merchant_pub, settings, default_refund_delay,
+                  default_wire_transfer_delay
+             FROM instances WHERE instance_serial = %s""", (instance_serial,)).fetchone()
+    account = conn.execute(
+        """SELECT payto_uri, h_wire FROM instance_accounts
+            WHERE instance_serial = %s AND active ORDER BY account_serial LIMIT 1""",
+        (instance_serial,)).fetchone()
+    return instance, account
 
 
 def delete_order(conn, *, instance_serial, order_id) -> str:

@@ -302,6 +302,7 @@ BEGIN
    WHERE p.product_serial = sold.product_serial;
   UPDATE orders SET paid = TRUE, paid_time = in_now
    WHERE order_serial = v_order.order_serial;
+  PERFORM notify_order(in_instance_serial, in_order_id);
   out_status := 'ok';
 END $$;
 COMMENT ON FUNCTION pay_order(INT8, TEXT, INT8, INT4)
