@@ -108,7 +108,7 @@ def private_post_orders(body):
           errors=(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN,))
 def private_get_orders_id(order_id):
     """The status of an order: unpaid or paid, contract terms, inventory lines."""
-    _known_shape(order_id)
+    known_shape(order_id)
     row = get_db().run(orders_db.lookup_order, instance_serial=g.instance["instance_serial"],
                        order_id=order_id)
     if row is None:
@@ -125,7 +125,7 @@ def private_get_orders_id(order_id):
         "order_status_url": _status_url(row["order_id"], row["claim_token"]),
     }
     if answer["order_status"] == "unpaid":
-        answer["taler_pay_uri"] = _pay_uri(row["order_id"], row["claim_token"])
+        answer["taler_pay_uri"] = pay_uri(row["order_id"], row["claim_token"])
     if answer["order_status"] != "paid":
         return answer
     currency = row["amount"].split(":", 1)[0]
@@ -170,7 +170,7 @@ def refund_status(row, currency: str) -> dict:
                   ErrorCode.INVENTORY_REFUND_DEADLINE_PASSED))
 def private_post_orders_id_refund(order_id, body):
     """Raise the refunded total of a paid order; the stock stays sold."""
-    _known_shape(order_id)
+    known_shape(order_id)
     outcome = get_db().run(orders_db.refund_order, instance_serial=g.instance["instance_serial"],
                            order_id=order_id, refund=body["refund"], reason=body["reason"],
                            now=now_us())
@@ -197,7 +197,7 @@ _REFUND_ERRORS = {
                   ErrorCode.MERCHANT_PRIVATE_PATCH_ORDERS_ID_FORGET_PATH_NOT_FORGETTABLE))
 def private_patch_orders_id_forget(order_id, body):
     """Forget forgettable fields of the contract terms: 200, or 204 if already gone."""
-    _known_shape(order_id)
+    known_shape(order_id)
     paths = []
     for index, path in enumerate(body["fields_"]):
         try:
@@ -265,7 +265,7 @@ def amount_text(currency: str, value) -> str:
                   ErrorCode.MERCHANT_PRIVATE_DELETE_ORDERS_ALREADY_PAID))
 def private_delete_orders_id(order_id):
     """Delete an unpaid order; the stock it held is free at once."""
-    _known_shape(order_id)
+    known_shape(order_id)
     status = get_db().run(orders_db.delete_order, instance_serial=g.instance["instance_serial"],
                           order_id=order_id)
     if status == "unknown":
@@ -280,7 +280,7 @@ def private_delete_orders_id(order_id):
                   ErrorCode.MERCHANT_POST_ORDERS_ID_PAY_OFFER_EXPIRED))
 def private_post_orders_id_paid(order_id):
     """Payment hook (extension): the order's stock becomes sold, exactly once."""
-    _known_shape(order_id)
+    known_shape(order_id)
     outcome = get_db().run(orders_db.pay_order, instance_serial=g.instance["instance_serial"],
                            order_id=order_id, now=now_us(),
                            reclaim_batch=current_app.config["INVENTORY"]["RECLAIM_BATCH"],
@@ -488,7 +488,7 @@ def _taler_uri(action: str, order_id: str) -> str:
     return f"{'taler' if scheme == 'https' else 'taler+http'}://{action}/{rest}{order_id}"
 
 
-def _pay_uri(order_id: str, claim_token: str | None) -> str:
+def pay_uri(order_id: str, claim_token: str | None) -> str:
     uri = _taler_uri("pay", order_id) + "/"
     return uri + (f"?c={claim_token}" if claim_token else "")
 
@@ -522,10 +522,10 @@ def _check_numbers(value, path):
             _check_numbers(item, f"{path}[{index}]")
 
 
-def _known_shape(order_id: str):
+def known_shape(order_id: str, code=ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN):
     """An order id no order can have is unknown (and never reaches SQL)."""
     if ORDER_ID.regex.match(order_id) is None:
-        raise TalerError(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN, order_id[:128])
+        raise TalerError(code, order_id[:128])
 
 
 def _malformed(field: str, hint: str) -> TalerError:

@@ -6,6 +6,7 @@ from decimal import Decimal
 from psycopg.types.json import Jsonb
 
 from ..contract import NotForgettable
+from . import instances as instances_db
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,25 @@ def contract_instance(conn, *, instance_serial):
             WHERE instance_serial = %s AND active ORDER BY account_serial LIMIT 1""",
         (instance_serial,)).fetchone()
     return instance, account
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    status: str  # ok, unknown (or a wrong claim token), claimed (by another nonce)
+    contract_terms: dict | None = None
+    private_key: bytes | None = None
+
+
+def claim_order(conn, *, instance_serial, order_id, nonce, token, now) -> ClaimOutcome:
+    """A wallet claims the order with its nonce; with the key to sign the terms."""
+    with conn.transaction():
+        row = conn.execute(
+            "SELECT out_status, out_contract_terms FROM claim_order(%s, %s, %s, %s, %s)",
+            (instance_serial, order_id, nonce, token, now)).fetchone()
+        if row["out_status"] != "ok":
+            return ClaimOutcome(row["out_status"])
+        return ClaimOutcome("ok", row["out_contract_terms"],
+                            instances_db.private_key(conn, instance_serial))
 
 
 def delete_order(conn, *, instance_serial, order_id) -> str:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from marshmallow import (INCLUDE, ValidationError, fields, post_load, validate,
                          validates_schema)
 
+from .. import talercrypto
 from ..timeutil import FOREVER, US_PER_S
 from .common import (AmountField, BaseSchema, DecimalQuantity, JsonObject, LegacyQuantity,
                      QueryInteger, RelativeTime, StrictBoolean, StrictInteger, Text, Timestamp,
@@ -213,6 +214,39 @@ class ForgetRequestSchema(BaseSchema):
 
     fields_ = fields.List(Text(validate=validate.Length(max=1024)), required=True,
                           data_key="fields", validate=validate.Length(max=1000))
+
+
+class Base32Key(Text):
+    """A 32-byte key (an EdDSA public key, a wallet's nonce) in Crockford base32."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            talercrypto.decode(text, 32)
+        except talercrypto.EncodingError as err:
+            raise ValidationError(str(err)) from None
+        return text.upper()
+
+
+class ClaimRequestSchema(BaseSchema):
+    """``POST /orders/$ID/claim``: the wallet's nonce and the order's claim token."""
+
+    nonce = Base32Key(required=True)
+    token = Text(validate=validate.Length(max=256))
+
+
+class ClaimResponseSchema(BaseSchema):
+    contract_terms = fields.Dict()
+    sig = fields.String()
+
+
+class PublicOrderQuerySchema(BaseSchema):
+    """``GET /orders/$ID``: the customer's credentials and long-polling wish."""
+
+    token = Text(validate=validate.Length(max=256))
+    h_contract = Text(validate=validate.Length(max=128))
+    session_id = Text(validate=validate.Length(min=1, max=256))
+    timeout_ms = QueryInteger(validate=validate.Range(min=0, max=2**53))
 
 
 class OrderListEntrySchema(BaseSchema):

@@ -402,3 +402,37 @@ RETURNS VOID LANGUAGE sql AS $$
 $$;
 COMMENT ON FUNCTION notify_order(INT8, TEXT)
   IS 'Tell long-polling requests (LISTEN inventory_order) that an order''s status changed; delivered at commit.';
+
+
+CREATE OR REPLACE FUNCTION claim_order(
+   in_instance_serial INT8, in_order_id TEXT, in_nonce TEXT, in_token TEXT, in_now INT8,
+   OUT out_status TEXT, OUT out_contract_terms JSONB)
+LANGUAGE plpgsql AS $$
+DECLARE
+  o RECORD;
+BEGIN
+  -- The first wallet's nonce goes into the contract terms, once: the same nonce
+  -- again gets the same terms, another one is refused.
+  SELECT order_serial, claim_token, claim_nonce, contract_terms INTO o
+    FROM orders
+   WHERE instance_serial = in_instance_serial AND order_id = in_order_id
+   FOR UPDATE;
+  IF NOT FOUND OR (o.claim_token IS NOT NULL AND o.claim_token IS DISTINCT FROM in_token) THEN
+    out_status := 'unknown';
+    RETURN;
+  END IF;
+  IF o.claim_nonce IS NOT NULL THEN
+    out_status := CASE WHEN o.claim_nonce = in_nonce THEN 'ok' ELSE 'claimed' END;
+    out_contract_terms := o.contract_terms;
+    RETURN;
+  END IF;
+  UPDATE orders
+     SET claim_nonce = in_nonce, claim_time = in_now,
+         contract_terms = contract_terms || jsonb_build_object('nonce', in_nonce)
+   WHERE order_serial = o.order_serial
+  RETURNING contract_terms INTO out_contract_terms;
+  PERFORM notify_order(in_instance_serial, in_order_id);
+  out_status := 'ok';
+END $$;
+COMMENT ON FUNCTION claim_order(INT8, TEXT, TEXT, TEXT, INT8)
+  IS 'A wallet claims an order: its nonce goes into the contract terms once; statuses ok, unknown (or wrong claim token), claimed (by another nonce).';
