@@ -5,6 +5,7 @@ which ``--help`` shows.  A value that cannot be read is a :class:`SetupError` na
 the variable, so the command can say so in one line.
 """
 import ipaddress
+import json
 import os
 from dataclasses import dataclass
 
@@ -13,8 +14,12 @@ import platformdirs
 PREFIX = "TALER_INVENTORY_"
 
 
-class SetupError(Exception):
+class SetupError(ValueError):
     """A set-up mistake the operator can fix: one line saying what and how."""
+
+
+#: A setting that cannot be read (the older name of the same error).
+SettingError = SetupError
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,11 @@ SETTINGS = {
     "BODY_TIMEOUT": Setting(30.0, float, "seconds a request body may take to arrive", 0.001),
     "HEAD_TIMEOUT": Setting(10.0, float, "seconds the request head may take (at most 60);"
                                          " also the idle keep-alive", 0.001),
+    "BASE_URL": Setting(None, str, "public root URL for contracts; unset: from the request"),
+    "TRUST_FORWARDED": Setting(False, bool, "take X-Forwarded-Proto/-Host/-Prefix from a"
+                                            " proxy"),
+    "EXCHANGES": Setting([], list, "JSON list of {url, master_pub, priority?} for"
+                                   " contracts"),
     "LOG_LEVEL": Setting("info", str, "debug, info, warning or error"),
     "LOG_FORMAT": Setting("text", str, "text, or json for one JSON object per line"),
     "ACCESS_LOG": Setting(False, bool, "log every request (method, path, status,"
@@ -78,6 +88,8 @@ def _parse(key: str, setting: Setting, raw: str):
         raise SetupError(f"{name}={raw!r} is not yes or no; set it to yes or no")
     if setting.kind is str:
         return raw
+    if setting.kind is list:
+        return _json_list(name, raw)
     try:
         value = setting.kind(raw)
     except ValueError:
@@ -87,6 +99,16 @@ def _parse(key: str, setting: Setting, raw: str):
     if setting.minimum is not None and not value >= setting.minimum:
         raise SetupError(f"{name}={raw!r} is too small; set it to at least"
                          f" {setting.minimum:g} (default {setting.default})")
+    return value
+
+
+def _json_list(name: str, raw: str) -> list:
+    try:
+        value = json.loads(raw)
+    except ValueError as err:
+        raise SetupError(f"{name} is not JSON: {err}") from None
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise SetupError(f"{name} must be a JSON list of objects")
     return value
 
 
