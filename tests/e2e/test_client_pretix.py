@@ -105,6 +105,10 @@ def _sell_through(module, shop, key, db):
         .fetchone() == {"paid": True}
 
 
+def test_payment_with_the_instance_secret(pretix_taler, legacy_shop, db):
+    _sell_through(pretix_taler, legacy_shop, legacy_shop.password, db)
+
+
 def test_payment_with_a_login_token(pretix_taler, password_shop, db):
     token = login(password_shop, "order-full")["access_token"]
     _sell_through(pretix_taler, password_shop, token.removeprefix("secret-token:"), db)

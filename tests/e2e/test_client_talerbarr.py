@@ -96,6 +96,32 @@ def sell(client, product_id, quantity):
     client.call("POST", f"orders/{order['order_id']}/paid")
 
 
+def test_product_sync_after_a_sale(password_shop, db):
+    client = Client(password_shop.root, password_shop.instance, mint_token(password_shop))
+    category = client.call("POST", "categories", {"name": "Mugs"})["category_id"]
+    first = dict(product_detail(category, 10), product_id="PROD-7")
+    client.call("POST", "products", first)  # the first push
+
+    sell(client, "PROD-7", 3)
+    # Every later push: PATCH with total_sold 0 (Dolibarr does not know Taler's sales).
+    client.call("PATCH", "products/PROD-7", product_detail(category, 12, "KUDOS:13"))
+    row = db.execute("SELECT total_stock, total_sold, unit_price FROM products "
+                     "WHERE product_id = 'PROD-7'").fetchone()
+    assert (row["total_stock"], row["total_sold"]) == (12, 3)
+
+    # The pull side: the summary list, then each product through parseProduct.
+    listed = client.call("GET", "products", query={"limit": 20})
+    assert [require_string(p, "product_id") for p in listed["products"]] == ["PROD-7"]
+    require_int_like(listed["products"][0], "product_serial")
+    detail = client.call("GET", "products/PROD-7")
+    require_string(detail, "product_name")
+    stock = detail.get("unit_total_stock", detail.get("total_stock"))
+    assert str(stock) == "12"
+    assert detail["categories"] == [category]
+    require_int_like(dict({"unit_precision_level": 0}, **detail), "unit_precision_level")
+    assert detail["price"] == "KUDOS:13"
+
+
 def test_product_sync_patch_when_post_conflicts(password_shop, db):
     """A first push of a product the backend already has: 409, then the same as PATCH."""
     client = Client(password_shop.root, password_shop.instance, mint_token(password_shop))
