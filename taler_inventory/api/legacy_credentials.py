@@ -11,6 +11,7 @@ import threading
 from flask import current_app
 
 from .. import auth
+from ..backenddb import instances as instances_db
 from ..backenddb import tokens as tokens_db
 from ..db import get_db
 from ..timeutil import US_PER_S
@@ -52,8 +53,11 @@ class LegacyCredentials:
         with self._lock:
             self._entries.pop(slot, None)
         password = token[len(auth.TOKEN_PREFIX):]
-        if row["auth_method"] != "token" or not password or not current_app.extensions[
-                "taler_inventory_passwords"].verify(row["password_hash"], password):
+        if row["auth_method"] != "token" or not password:
+            return None
+        stored = get_db().run(instances_db.password_hash, row["instance_serial"])
+        if stored is None or not current_app.extensions["taler_inventory_passwords"].verify(
+                stored, password):
             return None
         _, token_hash = auth.new_token()
         expiration = now + self.TTL

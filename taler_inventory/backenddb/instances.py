@@ -25,7 +25,7 @@ def lookup_instance_auth(conn, instance_id: str, token_hash: bytes | None):
     """
     return conn.execute(
         """SELECT i.instance_serial, i.instance_id, i.name, i.default_pay_delay,
-                   i.max_lock_duration, i.max_active_locks, i.auth_method, i.password_hash,
+                   i.max_lock_duration, i.max_active_locks, i.auth_method,
                    t.token_serial, t.token_hash, t.scope, t.expiration AS token_expiration
               FROM instances i
               LEFT JOIN tokens t
@@ -37,6 +37,13 @@ def lookup_instance_auth(conn, instance_id: str, token_hash: bytes | None):
 def lookup_instance(conn, instance_id: str):
     return conn.execute(f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE instance_id = %s",
                         (instance_id,)).fetchone()
+
+
+def password_hash(conn, instance_serial: int) -> str | None:
+    """The stored password hash, read only where a password is verified."""
+    row = conn.execute("SELECT password_hash FROM instances WHERE instance_serial = %s",
+                       (instance_serial,)).fetchone()
+    return None if row is None else row["password_hash"]
 
 
 def private_key(conn, instance_serial: int) -> bytes | None:
