@@ -20,11 +20,27 @@ DEFAULTS = {
     "RECLAIM_BATCH": 16,            # expired holds reclaimed per request, at most
     "BODY_TIMEOUT": 30.0,           # seconds a request body may take to arrive
     "HEAD_TIMEOUT": 10.0,           # seconds for the request head; idle keep-alive
+    "MAX_JSON_DEPTH": 32,           # nesting levels of a JSON body (400/22 deeper)
+    "LOG_ERRORS_PER_MINUTE": 10,    # full reports of server errors a minute, per process
+    "DB_CONNECT_TIMEOUT": 2.0,      # seconds for a new database connection
+    "DB_STATEMENT_TIMEOUT": 5.0,    # seconds a statement may run; +1 s: connection cut
+    "DB_LOCK_TIMEOUT": 3.0,         # seconds a statement may wait for a row lock
+    "DB_TCP_USER_TIMEOUT": 10.0,    # seconds unacknowledged data may wait (TCP)
+    "PASSWORD_CHECKS": 2,           # concurrent password hashes per process
+    "PASSWORD_CHECK_WAIT": 2.0,     # seconds a login waits for a hashing slot (503)
+    "LOGIN_FAILURES_PER_ADDRESS": 5,    # failed logins per client address and window
+    "LOGIN_FAILURES_PER_INSTANCE": 30,  # failed logins per instance and window
+    "LOGIN_WINDOW": 60.0,           # seconds of the failed-login window
 }
 
 _INT_KEYS = {"MAX_BODY_SIZE", "POOL_MIN_SIZE", "POOL_MAX_SIZE", "TX_RETRIES",
              "ARGON2_TIME_COST", "ARGON2_MEMORY_COST", "RECLAIM_BATCH"}
 _FLOAT_KEYS = {"POOL_TIMEOUT", "BODY_TIMEOUT", "HEAD_TIMEOUT"}
+# Limits of hostile input and of every database wait (doc/operations.rst).
+_INT_KEYS |= {"MAX_JSON_DEPTH", "LOG_ERRORS_PER_MINUTE", "PASSWORD_CHECKS",
+              "LOGIN_FAILURES_PER_ADDRESS", "LOGIN_FAILURES_PER_INSTANCE"}
+_FLOAT_KEYS |= {"DB_CONNECT_TIMEOUT", "DB_STATEMENT_TIMEOUT", "DB_LOCK_TIMEOUT",
+                "DB_TCP_USER_TIMEOUT", "PASSWORD_CHECK_WAIT", "LOGIN_WINDOW"}
 
 
 def from_env(environ=None) -> dict:

@@ -50,10 +50,21 @@ def _authenticate_for_token():
     if row is None or row["deleted"]:
         raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, instance_id())
     g.instance = row
-    if user not in (row["instance_id"],) or not current_app.extensions["taler_inventory_passwords"] \
-            .verify(row["password_hash"], password):
+    if not _password_matches(row, user, password):
         raise TalerError(ErrorCode.MERCHANT_GENERIC_UNAUTHORIZED)
     return auth.ALL_PERMISSIONS
+
+
+def _password_matches(row, user: str, password: str) -> bool:
+    """The password check, throttled per client address and instance (429)."""
+    throttle = current_app.extensions["taler_inventory_logins"]
+    address = request.remote_addr or ""
+    throttle.check(row["instance_id"], address)
+    ok = user == row["instance_id"] and current_app.extensions[
+        "taler_inventory_passwords"].verify(row["password_hash"], password)
+    if not ok:
+        throttle.failed(row["instance_id"], address)
+    return ok
 
 
 @bp.post("/private/token")
