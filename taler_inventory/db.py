@@ -18,6 +18,7 @@ frozen process), a watchdog that cuts the connection of an operation that outliv
 import collections
 import logging
 import os
+import select
 import socket
 import threading
 import time
@@ -199,11 +200,17 @@ class Database:
         while True:
             remaining = deadline - _clock()
             try:
-                return pool.getconn(timeout=max(0.001, min(REGROW_INTERVAL, remaining)))
+                conn = pool.getconn(timeout=max(0.001, min(REGROW_INTERVAL, remaining)))
             except PoolTimeout:
                 # A new getconn() lets the pool try another connection.
                 if remaining <= REGROW_INTERVAL:
                     raise _unavailable("no database connection available") from None
+                continue
+            if _closed_by_server(conn):
+                conn.close()
+                pool.putconn(conn)  # dropped; the pool opens a replacement
+                continue
+            return conn
 
     @contextmanager
     def connection(self):
@@ -257,6 +264,17 @@ class Database:
                     self.log_budget.report(log, "database error", exc)
                     raise TalerError(ErrorCode.GENERIC_DB_STORE_FAILED,
                                      type(exc).__name__) from None
+
+
+def _closed_by_server(conn) -> bool:
+    """Whether the server closed (or is closing) a pooled connection while it sat idle.
+
+    Checked on every checkout.  An idle session gets nothing from the server unless it
+    is being shut down (a restart, ``pg_terminate_backend``), so a readable socket
+    means the connection is gone: it is dropped and another one taken, instead of
+    failing the request on it.  One ``select`` call, no round trip.
+    """
+    return conn.closed or bool(select.select([conn.fileno()], [], [], 0)[0])
 
 
 def _ms(seconds: float) -> str:
