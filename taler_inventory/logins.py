@@ -29,29 +29,37 @@ class LoginThrottle:
         self._failures = collections.OrderedDict()  # (kind, key) -> deque of times
         self._lock = threading.Lock()
 
-    def check(self, instance_id: str, address: str):
-        """Raise 429 if the instance or the address has failed too often lately."""
+    def attempt(self, instance_id: str, address: str) -> int:
+        """Count a password login as failed until :meth:`succeeded` says otherwise.
+
+        Raises 429 if the address or the instance has failed too often lately.
+        Counting before the check, not after it, keeps concurrent guesses within the
+        limit too.  Returns the attempt's time, for :meth:`succeeded`.
+        """
         now = now_us()
+        keys = (("address", address), ("instance", instance_id))
         with self._lock:
-            for kind, key in (("address", address), ("instance", instance_id)):
-                times = self._recent((kind, key), now)
-                if times is not None and len(times) >= self.limits[kind]:
+            for key in keys:
+                times = self._recent(key, now)
+                if times is not None and len(times) >= self.limits[key[0]]:
                     wait = math.ceil((times[0] + self.window_us - now) / US_PER_S)
                     raise TalerError(ErrorCode.INVENTORY_LOGIN_THROTTLED,
-                                     f"too many failed logins for this {kind}",
+                                     f"too many failed logins for this {key[0]}",
                                      retry_after=max(1, wait))
-
-    def failed(self, instance_id: str, address: str):
-        now = now_us()
-        with self._lock:
-            for key in (("address", address), ("instance", instance_id)):
-                times = self._recent(key, now)
-                if times is None:
-                    times = self._failures[key] = collections.deque()
-                times.append(now)
+            for key in keys:
+                self._failures.setdefault(key, collections.deque()).append(now)
                 self._failures.move_to_end(key)
             while len(self._failures) > MAX_KEYS:
                 self._failures.popitem(last=False)
+        return now
+
+    def succeeded(self, instance_id: str, address: str, attempt: int):
+        """The login of ``attempt`` was right: it does not count as a failure."""
+        with self._lock:
+            for key in (("address", address), ("instance", instance_id)):
+                times = self._failures.get(key)
+                if times is not None and attempt in times:
+                    times.remove(attempt)
 
     def clear(self):
         with self._lock:

@@ -59,11 +59,11 @@ def _password_matches(row, user: str, password: str) -> bool:
     """The password check, throttled per client address and instance (429)."""
     throttle = current_app.extensions["taler_inventory_logins"]
     address = request.remote_addr or ""
-    throttle.check(row["instance_id"], address)
+    attempt = throttle.attempt(row["instance_id"], address)
     ok = user == row["instance_id"] and current_app.extensions[
         "taler_inventory_passwords"].verify(row["password_hash"], password)
-    if not ok:
-        throttle.failed(row["instance_id"], address)
+    if ok:
+        throttle.succeeded(row["instance_id"], address, attempt)
     return ok
 
 
