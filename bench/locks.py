@@ -103,7 +103,8 @@ def reachable(url):
 class DatabaseServer:
     """The PostgreSQL server to use: the given one, or a private embedded one."""
 
-    def __init__(self, url, *, embedded=False):
+    def __init__(self, url, *, embedded=False, dbname=BENCH_DB):
+        self.dbname = dbname
         self.embedded = None
         self.tmpdir = None
         if url is None:
@@ -117,7 +118,7 @@ class DatabaseServer:
                 url = self.embedded.get_uri("postgres")
         check_loopback(url)
         self.admin_url = url
-        self.bench_url = with_dbname(url, BENCH_DB)
+        self.bench_url = with_dbname(url, dbname)
 
     def bin_dir(self):
         """Where pgbench of this server lives."""
@@ -134,15 +135,15 @@ class DatabaseServer:
 
     def create_bench_db(self):
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{self.dbname}"')
 
     def drop_bench_db(self):
         try:
             with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)')
         except psycopg.Error as exc:
-            log(f"could not drop {BENCH_DB}: {exc}")
+            log(f"could not drop {self.dbname}: {exc}")
 
     def info(self):
         with psycopg.connect(self.admin_url) as conn:

@@ -85,7 +85,7 @@ def main(click_ctx):
 @click.pass_obj
 def serve(ctx, host, port, workers, threads):
     """Serve the HTTP API with granian (applies the schema first)."""
-    from . import create_app
+    from . import create_app, reclaimer
     from .server import run
 
     url = ctx.url
@@ -93,7 +93,9 @@ def serve(ctx, host, port, workers, threads):
     bootstrap_admin(ctx)
     app = create_app({"DATABASE_URL": url})
     sys.stdout.flush()
-    run(app, host=host, port=port, workers=workers, threads=threads)
+    # The background reclaimer of expired holds (taler_inventory/reclaimer.py).
+    with reclaimer.running(url, interval=app.config["INVENTORY"]["RECLAIM_INTERVAL"]):
+        run(app, host=host, port=port, workers=workers, threads=threads)
 
 
 @main.command()

@@ -17,7 +17,8 @@ DEFAULTS = {
     "TX_RETRIES": 5,                # attempts on deadlock / serialization failure
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_COST": 65536,    # KiB
-    "RECLAIM_BATCH": 16,            # expired holds reclaimed per request, at most
+    "RECLAIM_BATCH": 16,            # expired holds an order reclaims on its way, at most
+    "RECLAIM_INTERVAL": 1.0,        # seconds between the background reclaimer's passes; 0: off
     "BODY_TIMEOUT": 30.0,           # seconds a request body may take to arrive
     "HEAD_TIMEOUT": 10.0,           # seconds for the request head; idle keep-alive
     "MAX_JSON_DEPTH": 32,           # nesting levels of a JSON body (400/22 deeper)
@@ -35,7 +36,7 @@ DEFAULTS = {
 
 _INT_KEYS = {"MAX_BODY_SIZE", "POOL_MIN_SIZE", "POOL_MAX_SIZE", "TX_RETRIES",
              "ARGON2_TIME_COST", "ARGON2_MEMORY_COST", "RECLAIM_BATCH"}
-_FLOAT_KEYS = {"POOL_TIMEOUT", "BODY_TIMEOUT", "HEAD_TIMEOUT"}
+_FLOAT_KEYS = {"POOL_TIMEOUT", "BODY_TIMEOUT", "HEAD_TIMEOUT", "RECLAIM_INTERVAL"}
 # Limits of hostile input and of every database wait (doc/operations.rst).
 _INT_KEYS |= {"MAX_JSON_DEPTH", "LOG_ERRORS_PER_MINUTE", "PASSWORD_CHECKS",
               "LOGIN_FAILURES_PER_ADDRESS", "LOGIN_FAILURES_PER_INSTANCE"}

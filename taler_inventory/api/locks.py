@@ -6,6 +6,7 @@ from .. import quantity as q
 from ..backenddb import locks as locks_db
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
+from ..groupcommit import GroupCommit
 from ..schemas.locks import LOCK_UUID, LockListQuerySchema, LockListSchema, LockRequestSchema
 from ..timeutil import FOREVER, now_us, timestamp_to_wire
 from .common import authenticate, check_authorized, endpoint
@@ -42,12 +43,10 @@ def private_post_products_id_lock(product_id, body, credentials):
         # No product id holds a NUL, and PostgreSQL cannot even compare one.
         authenticate(credentials.permission)
         raise TalerError(ErrorCode.MERCHANT_GENERIC_PRODUCT_UNKNOWN, product_id)
-    outcome = get_db().run(
-        locks_db.lock_product, instance_id=credentials.instance_id,
-        token_hash=credentials.token_hash, scopes=credentials.scopes,
-        product_id=product_id, lock_uuid=body["lock_uuid"], quantity=body["quantity"],
-        duration=body["duration"], now=now_us(),
-        reclaim_batch=current_app.config["INVENTORY"]["RECLAIM_BATCH"])
+    outcome = lock_batches().submit(
+        (credentials.instance_id, product_id, credentials.scopes),
+        locks_db.LockRequest(credentials.token_hash, body["lock_uuid"], body["quantity"],
+                             body["duration"]))
     if outcome.status == "ok":
         return None
     check_authorized(outcome.status, credentials)
@@ -65,6 +64,29 @@ def private_post_products_id_lock(product_id, body, credentials):
         raise TalerError(ErrorCode.INVENTORY_TOO_MANY_LOCKS)
     raise out_of_stock(product_id, body["quantity"], outcome.available,
                        restock=outcome.restock, next_expiration=outcome.next_expiration)
+
+
+def lock_batches() -> GroupCommit:
+    """This process's group commit of lock requests (see :mod:`..groupcommit`)."""
+    batches = current_app.extensions.get("taler_inventory_lock_batches")
+    if batches is None:
+        batches = current_app.extensions.setdefault(
+            "taler_inventory_lock_batches",
+            GroupCommit(_lock_batch, cart=lambda request: request.lock_uuid,
+                        shared=_everybody_fails))
+    return batches
+
+
+def _lock_batch(key, requests):
+    instance_id, product_id, scopes = key
+    return get_db().run(locks_db.lock_products, instance_id=instance_id,
+                        product_id=product_id, scopes=scopes, now=now_us(),
+                        requests=requests)
+
+
+def _everybody_fails(exc) -> bool:
+    """No database at all: running the requests one by one would fail them all too."""
+    return isinstance(exc, TalerError) and exc.http_status == 503
 
 
 @bp.get("/private/locks")

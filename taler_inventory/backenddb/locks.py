@@ -1,6 +1,9 @@
 """Database operations on cart locks (one stored-procedure call each)."""
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
+
 
 
 @dataclass(frozen=True)
@@ -11,20 +14,36 @@ class LockOutcome:
     restock: int | None = None
 
 
-def lock_product(conn, *, instance_id, token_hash, scopes, product_id, lock_uuid, quantity,
-                 duration, now, reclaim_batch) -> LockOutcome:
-    """Authorize, then set the lock (product, uuid) to ``quantity`` for ``duration``.
+class LockRequest(NamedTuple):
+    """One lock request on a product: what the endpoint passes to the database."""
 
-    One round trip.  Besides the lock statuses, ``status`` may be one of
+    token_hash: bytes | None
+    lock_uuid: str
+    quantity: Decimal
+    duration: int
+
+
+def lock_products(conn, *, instance_id, product_id, scopes, now,
+                  requests: Sequence[LockRequest]) -> list[LockOutcome]:
+    """Authorize and apply lock requests on one product, in order, in one transaction.
+
+    One round trip whatever the number of requests; their ``lock_uuid`` must be
+    distinct.  Besides the lock statuses, a status may be one of
     :func:`authorize`'s: unknown_instance, unauthorized, forbidden.
     """
-    row = conn.execute(
-        "SELECT out_status, out_available, out_next_expiration, out_restock"
-        " FROM authorized_lock_product(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (instance_id, token_hash, list(scopes), product_id, lock_uuid, quantity, duration,
-         now, reclaim_batch)).fetchone()
-    return LockOutcome(row["out_status"], row["out_available"], row["out_next_expiration"],
-                       row["out_restock"])
+    params = (instance_id, product_id, list(scopes), now,
+              [r.token_hash for r in requests], [r.lock_uuid for r in requests],
+              [r.quantity for r in requests], [r.duration for r in requests])
+    row = conn.execute(_LOCK_PRODUCTS, params).fetchone()
+    restock = row["out_restock"]
+    return [LockOutcome(status, available, next_expiration, restock)
+            for status, available, next_expiration in zip(
+                row["out_statuses"], row["out_available"], row["out_next_expirations"])]
+
+
+_LOCK_PRODUCTS = ("SELECT out_statuses, out_available, out_next_expirations, out_restock"
+                  " FROM lock_products(%s, %s, %s, %s, %s::bytea[], %s::text[],"
+                  " %s::numeric[], %s::int8[])")
 
 
 def release_cart(conn, *, instance_serial, lock_uuid, now) -> int:

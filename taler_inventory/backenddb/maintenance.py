@@ -23,19 +23,40 @@ def gc(url: str, now: int, *, batch: int = GC_BATCH) -> dict:
     Each product is cleaned in transactions of at most ``batch`` holds, so a
     request on a busy product never waits long behind the collector.
     """
-    holds = products = 0
     with _connect(url) as conn:
-        # The set of products to visit; holds expiring later are not ours to take.
-        serials = [r["product_serial"] for r in conn.execute(
-            "SELECT DISTINCT product_serial FROM holds WHERE expiration <= %s", (now,))]
-        for serial in serials:
-            reclaimed = _gc_product(conn, serial, now, batch)
-            if reclaimed:
-                holds += reclaimed
-                products += 1
+        holds, products = reclaim_expired(conn, now, batch=batch)
         tokens = tokens_db.purge_expired_tokens(conn, now)
     return {"expired holds reclaimed": holds, "products cleaned": products,
             "expired tokens removed": tokens}
+
+
+def reclaim_expired(conn, now: int, *, batch: int = GC_BATCH,
+                    max_products: int | None = None) -> tuple[int, int]:
+    """Reclaim the holds expired at ``now``; return (holds reclaimed, products cleaned).
+
+    One transaction per ``batch`` holds of one product; ``max_products`` bounds
+    the work of one call (the products whose holds expired first go first).
+    Holds that a request is changing at that moment are left for the next call.
+    """
+    holds = products = 0
+    for serial in _products_with_expired_holds(conn, now, max_products):
+        reclaimed = _gc_product(conn, serial, now, batch)
+        if reclaimed:
+            holds += reclaimed
+            products += 1
+    return holds, products
+
+
+def _products_with_expired_holds(conn, now: int, limit: int | None) -> list[int]:
+    # holds_by_expiration: only expired rows are visited.
+    if limit is None:
+        rows = conn.execute("SELECT DISTINCT product_serial FROM holds WHERE expiration <= %s",
+                            (now,))
+    else:
+        rows = conn.execute(
+            """SELECT product_serial FROM holds WHERE expiration <= %s
+                GROUP BY product_serial ORDER BY min(expiration) LIMIT %s""", (now, limit))
+    return [r["product_serial"] for r in rows]
 
 
 def _gc_product(conn, product_serial: int, now: int, batch: int) -> int:
@@ -78,6 +99,12 @@ SELECT i.instance_id, i.max_active_locks, i.active_locks,
  ORDER BY i.instance_serial
 """
 
+# Holds have no foreign key to their product (inventory-0010).
+_ORPHANS = """
+SELECT count(*) AS n FROM holds h
+ WHERE NOT EXISTS (SELECT 1 FROM products p WHERE p.product_serial = h.product_serial)
+"""
+
 
 def check(url: str, now: int) -> CheckResult:
     """Verify every stored counter and guarantee 1 (SPEC §8) at ``now``.
@@ -97,6 +124,9 @@ def check(url: str, now: int) -> CheckResult:
                     products += 1
                     _check_product(row, violations, warnings)
             instances = conn.execute(_INSTANCES).fetchall()
+            orphans = conn.execute(_ORPHANS).fetchone()["n"]
+    if orphans:
+        violations.append(f"{orphans} holds belong to no product")
     for row in instances:
         if row["max_active_locks"] is not None and row["active_locks"] != row["rows"]:
             violations.append(f"instance {row['instance_id']}: active_locks is"

@@ -286,19 +286,23 @@ def test_expired_holds_are_reclaimed_before_answering_410(client, admin_headers,
         assert reserved(db) == carts
 
 
-def test_a_lock_reclaims_a_bounded_batch(client, admin_headers, db, app):
-    batch = app.config["INVENTORY"]["RECLAIM_BATCH"]
-    carts = batch + 5
+def test_a_lock_that_fits_reclaims_nothing(client, admin_headers, db):
+    """The product row stays locked only for the counter: expired holds wait for the
+    background reclaimer (or a lock that would not fit), and hold nothing meanwhile."""
+    carts = 21
     f.create_product(client, admin_headers, "p1", total_stock=carts + 1)
     with frozen_clock() as clock:
         for i in range(carts):
             f.lock(client, admin_headers, "p1", f"old-{i:03}", seconds=5)
         clock.tick(timedelta(seconds=5))
         assert f.lock(client, admin_headers, "p1", "cart-new").status_code == 204
-        # One batch of expired holds went; the rest wait (and hold nothing).
-        assert len(holds(db)) == carts - batch + 1
-        assert reserved(db) == carts - batch + 1
+        assert len(holds(db)) == carts + 1
+        assert reserved(db) == carts + 1
         assert locked_available(client, admin_headers) == ("1", str(carts))
+        # The next lock does not fit the counter: every expired hold goes first.
+        assert f.lock(client, admin_headers, "p1", "cart-big", quantity=carts).status_code == 204
+        assert quantities(holds(db)) == [("cart-big", carts), ("cart-new", 1)]
+        assert reserved(db) == carts + 1
 
 
 # -- unlimited and unknown products -------------------------------------------------

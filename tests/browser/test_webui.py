@@ -170,6 +170,10 @@ def test_live_locks_count_down_and_go_when_released_or_expired(browser, server, 
     assert "Next lock expires in 0:0" in _text(browser, "#next-expiry")
     assert "cart-short" in _text(browser, "#next-expiry")
     assert _text(browser, "#product-facts [data-fact=locked]") == "3.75 kg"
+    # What frees up in the next hour, drawn and said in words.
+    wait(browser, lambda d: _text(d, "#availability-chart figcaption") == (
+        "Available now 6.25 kg; in the next hour 3.75 kg come free as 2 locks expire, "
+        "10 kg then, unless new locks are taken."))
     screenshot(browser, "product-live-stock")
 
     # The short lock expires: its row goes, and with it what it held.
@@ -246,11 +250,18 @@ def test_the_admin_creates_an_instance_and_signs_in_to_it(browser, server, api):
 
     browser.find_element(By.ID, "sign-out").click()
     find(browser, "#signin-message")
-    sign_in(browser, server, "bakery", "bakery-pw-1")
-    assert _text(browser, "#who-name") == "Instance bakery"
+    # The instance's base URL leads to its back-office, which knows whose it is.
+    browser.get(server.base + "/instances/bakery/")
+    wait(browser, lambda d: d.current_url == server.base + "/instances/bakery/webui/")
+    assert find(browser, "[name=instance]").get_attribute("value") == "bakery"
+    password = browser.find_element(By.NAME, "password")
+    assert browser.switch_to.active_element == password
+    password.send_keys("bakery-pw-1", Keys.ENTER)
+    wait(browser, lambda d: _text(d, "#who-name") == "Instance bakery")
+    find(browser, "#products-table")
     assert not browser.find_element(By.ID, "nav-instances").is_displayed()
     # Its pages use its own URLs: a product made here belongs to the bakery.
-    browser.get(server.base + "/webui/#/categories")
+    browser.find_element(By.LINK_TEXT, "Categories").click()
     _fill(browser, {"name": "Bread"}, "#category-form")
     browser.find_element(By.CSS_SELECTOR, "#category-form button[type=submit]").click()
     find(browser, "#categories-table tr[data-category]")
@@ -269,3 +280,138 @@ def test_usable_at_phone_width(browser, server, api):
     assert browser.execute_script(
         "return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     screenshot(browser, "products-phone")
+
+
+def test_record_a_loss_edit_and_delete_a_product(browser, server, api):
+    _create_product(api, "milk", unit="l", unit_total_stock="10")
+    assert api.post("/private/products/milk/lock", json={
+        "lock_uuid": "cart-1", "unit_quantity": "1", "duration": {"d_us": 600 * 10**6}}
+    ).status_code == 204
+    sign_in(browser, server, path="/webui/#/product/milk")
+    # A loss is added exactly to what was lost before.
+    _fill(browser, {"unit_total_lost": "0.25"}, "#loss-form")
+    find(browser, "#loss-form button").click()
+    wait(browser, lambda d: _text(d, "#product-facts [data-fact=lost]") == "0.25 l")
+    assert _text(browser, ".notice") == "Loss recorded."
+    _fill(browser, {"unit_total_lost": "0.125"}, "#loss-form")
+    find(browser, "#loss-form button").click()
+    wait(browser, lambda d: _text(d, "#product-facts [data-fact=lost]") == "0.375 l")
+    assert api.get("/private/products/milk").json()["unit_total_lost"] == "0.375"
+    # More digits than the unit allows: the server's reason at the loss field.
+    _fill(browser, {"unit_total_lost": "0.0001"}, "#loss-form")
+    find(browser, "#loss-form button").click()
+    error = find(browser, "#loss-form .field-error")
+    resp = api.patch("/private/products/milk", json={"unit_total_lost": "0.3751"})
+    assert (resp.status_code, resp.json()["code"]) == (400, 26)
+    assert error.text == resp.json()["hint"]
+    assert api.get("/private/products/milk").json()["unit_total_lost"] == "0.375"
+
+    # The stock never shrinks: the edit form says so next to the stock.
+    _fill(browser, {"unit_total_stock": "5", "product_name": "Fresh milk"}, "#product-form")
+    find(browser, "#product-form button[type=submit]").click()
+    error = find(browser, "#product-form .field-error")
+    resp = api.patch("/private/products/milk", json={"unit_total_stock": "5"})
+    assert resp.status_code == 409 and error.text == resp.json()["hint"]
+    assert browser.find_element(By.CSS_SELECTOR, "#product-form [name=unit_total_stock]") \
+        .get_attribute("aria-invalid") == "true"
+    _fill(browser, {"unit_total_stock": "12.5"}, "#product-form")
+    find(browser, "#product-form button[type=submit]").click()
+    wait(browser, lambda d: _text(d, "#product-facts [data-fact=stock]") == "12.5 l")
+    stored = api.get("/private/products/milk").json()
+    assert (stored["product_name"], stored["unit_total_stock"]) == ("Fresh milk", "12.5")
+    assert stored["unit_price"] == ["KUDOS:2"]
+
+    # A product a cart holds is deleted only when asked twice.
+    find(browser, "#delete-form button").click()
+    browser.switch_to.alert.accept()
+    error = find(browser, "#delete-form .form-alert:not(:empty)")
+    resp = api.delete("/private/products/milk")
+    assert resp.status_code == 409 and resp.json()["hint"] in error.text
+    find(browser, "#delete-form button").click()
+    browser.switch_to.alert.accept()
+    find(browser, "#products-table")
+    resp = api.get("/private/products/milk")
+    assert (resp.status_code, resp.json()["code"]) == (404, 2006)
+    assert api.get("/private/locks").json() == {"locks": []}
+
+
+def test_every_control_has_a_name_for_screen_readers(browser, server, api):
+    _create_product(api, "tea")
+    assert api.post("/private/categories", json={"name": "Drinks"}).status_code == 200
+    sign_in(browser, server)
+    unnamed = """
+        const named = (el) => (el.labels && el.labels.length) || el.getAttribute("aria-label")
+            || el.getAttribute("aria-labelledby") || (el.textContent || "").trim();
+        return [...document.querySelectorAll("main input, main select, main textarea, "
+            + "main button, main a")]
+            .filter((el) => el.type !== "hidden" && !named(el)).map((el) => el.outerHTML);"""
+    for route in ("products", "new-product", "product/tea", "locks", "orders", "categories",
+                  "instances", "instance/admin"):
+        browser.get(f"{server.base}/webui/#/{route}")
+        find(browser, "main .page h1")
+        assert browser.execute_script(unnamed) == [], route
+        assert browser.find_element(By.CSS_SELECTOR, "main h1").text, route
+
+
+def test_categories_and_deleting_an_unpaid_order(browser, server, api):
+    _create_product(api, "tea")
+    sign_in(browser, server, path="/webui/#/categories")
+    _fill(browser, {"name": "Drinks"}, "#category-form")
+    find(browser, "#category-form button").click()
+    row = find(browser, "#categories-table tr[data-category]")
+    category_id = int(row.get_attribute("data-category"))
+    row.find_element(By.CSS_SELECTOR, "button.secondary").click()
+    rename = row.find_element(By.CSS_SELECTOR, "form")
+    field = rename.find_element(By.NAME, "name")
+    assert browser.switch_to.active_element == field
+    field.clear()
+    field.send_keys("Hot drinks", Keys.ENTER)
+    wait(browser, lambda d: "Hot drinks" in _text(d, "#categories-table tbody"))
+    assert api.get(f"/private/categories/{category_id}").json()["name"] == "Hot drinks"
+
+    # The product form offers the category; saving puts the product in it.
+    browser.get(server.base + "/webui/#/product/tea")
+    box = find(browser, f"#product-form [name=categories][value='{category_id}']")
+    box.click()
+    find(browser, "#product-form button[type=submit]").click()
+    wait(browser, lambda d: _text(d, "#product-facts [data-fact=categories]") == "Hot drinks")
+    assert api.get("/private/products/tea").json()["categories"] == [category_id]
+
+    browser.find_element(By.LINK_TEXT, "Categories").click()
+    find(browser, "#categories-table tr[data-category] button.danger").click()
+    browser.switch_to.alert.accept()
+    wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, "#categories-table tr[data-category]"))
+    resp = api.get(f"/private/categories/{category_id}")
+    assert (resp.status_code, resp.json()["code"]) == (404, 2003)
+    assert api.get("/private/products/tea").json()["categories"] == []
+
+    resp = api.post("/private/orders", json={"order": {"order_id": "o-1", "summary": "Tea"},
+                                             "inventory_products": [{"product_id": "tea"}]})
+    assert resp.status_code == 200
+    assert api.get("/private/products/tea").json()["unit_total_locked"] == "1"
+    browser.get(server.base + "/webui/#/order/o-1")
+    find(browser, "#order-status")
+    find(browser, "button.danger").click()
+    browser.switch_to.alert.accept()
+    find(browser, "#orders-table")
+    resp = api.get("/private/orders/o-1")
+    assert (resp.status_code, resp.json()["code"]) == (404, 2005)
+    assert api.get("/private/products/tea").json()["unit_total_locked"] == "0"
+
+
+def test_the_admin_edits_and_disables_an_instance(browser, server, api):
+    assert api.post("/management/instances", json={
+        "id": "kiosk", "name": "Kiosk", "auth": {"method": "token", "password": "kiosk-pw-1"}}
+    ).status_code == 204
+    sign_in(browser, server, path="/webui/#/instance/kiosk")
+    _fill(browser, {"name": "The Kiosk", "email": "kiosk@example.com"}, "#instance-edit-form")
+    find(browser, "#instance-edit-form button").click()
+    wait(browser, lambda d: _text(d, ".notice") == "Changes saved.")
+    stored = api.get("/management/instances/kiosk").json()
+    assert (stored["name"], stored["email"]) == ("The Kiosk", "kiosk@example.com")
+    browser.find_element(By.XPATH, "//button[text()='Disable instance']").click()
+    browser.switch_to.alert.accept()
+    row = find(browser, "#instances-table tr[data-instance=kiosk]")
+    assert "Disabled" in row.text
+    resp = api.get("/management/instances/kiosk")
+    assert (resp.status_code, resp.json()["code"]) == (404, 2000)

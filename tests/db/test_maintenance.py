@@ -155,6 +155,35 @@ def test_check_catches_holds_beyond_the_stock(shop_with_locks, cli, db):
     assert "instance shop1: active_locks is 1 but it has 2 cart-lock rows" in lines
 
 
+def test_check_catches_holds_of_no_product(shop_with_locks, cli, db):
+    db.execute("""INSERT INTO holds (instance_serial, product_serial, lock_uuid, quantity,
+                                     expiration)
+                  SELECT instance_serial, 999999, 'orphan', 1, 0 FROM instances
+                   WHERE instance_id = 'admin'""")
+    result = cli("check")
+    assert result.exit_code == 1, result.output
+    assert "1 holds belong to no product" in result.output.splitlines()
+
+
+def test_deleting_a_product_deletes_its_holds(shop_with_locks, db):
+    """A trigger does what a foreign key would (holds have none, for the lock's speed)."""
+    before = db.execute("SELECT count(*) AS n FROM holds").fetchone()["n"]
+    gone = db.execute("""SELECT count(*) AS n FROM holds WHERE product_serial =
+                           (SELECT product_serial FROM products WHERE product_id = 'p1'
+                               AND instance_serial = (SELECT instance_serial FROM instances
+                                                       WHERE instance_id = 'admin'))"""
+                      ).fetchone()["n"]
+    assert gone > 0
+    db.execute("""DELETE FROM products WHERE product_id = 'p1' AND instance_serial =
+                    (SELECT instance_serial FROM instances WHERE instance_id = 'admin')""")
+    assert db.execute("SELECT count(*) AS n FROM holds").fetchone()["n"] == before - gone
+    db.execute("DELETE FROM instances WHERE instance_id = 'shop1'")
+    left = db.execute("SELECT count(*) AS n FROM holds h WHERE NOT EXISTS"
+                      " (SELECT 1 FROM products p WHERE p.product_serial = h.product_serial)"
+                      ).fetchone()["n"]
+    assert left == 0
+
+
 def test_check_catches_a_corrupt_lock_count(shop_with_locks, cli, db):
     db.execute("UPDATE instances SET active_locks = 7 WHERE instance_id = 'shop1'")
     result = cli("check")

@@ -43,6 +43,9 @@ class Server:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         environ = {k: v for k, v in os.environ.items() if not k.startswith("TALER_INVENTORY_")}
+        # No background reclaimer unless a test asks for one: a server that lives
+        # through other tests must not take their expired holds away.
+        environ["TALER_INVENTORY_RECLAIM_INTERVAL"] = "0"
         environ.update(PYTHONUNBUFFERED="1", TALER_INVENTORY_ARGON2_TIME_COST="1",
                        TALER_INVENTORY_ARGON2_MEMORY_COST="1024")
         environ.update(env)

@@ -1,15 +1,22 @@
 -- Shared primitives on holds (cart locks and unpaid order lines).
 --
--- Rules for every caller:
---  * take the instance's shared advisory lock (instance_lock_key) before any row
---    lock, whenever cart-lock rows may be inserted or deleted;
---  * lock the row of every product whose holds are touched (FOR NO KEY UPDATE),
---    several products in product_serial order, so transactions never deadlock;
---  * touch the instance row (active_locks) only after every product row lock,
---    and lock it before reading active_locks to decide on the cap;
---  * keep products.reserved equal to the sum of holds.quantity of the product,
---    and instances.active_locks equal to its number of cart-lock rows while
---    instances.max_active_locks is set.
+-- Lock order, for every caller (so no two transactions ever deadlock):
+--  1. the instance's shared advisory lock (instance_lock_key), whenever cart-lock
+--     rows may be inserted or deleted;
+--  2. the hold rows the transaction changes (its own cart lock, a cart's locks, an
+--     order's holds);
+--  3. the instance row, only where active_locks changes or decides (capped
+--     instances: lock_instance_counter);
+--  4. the product rows (FOR NO KEY UPDATE or the UPDATE of reserved), several in
+--     product_serial order.
+-- A transaction that holds a product row never waits for a hold row: it deletes
+-- other transactions' expired holds only with SKIP LOCKED (reclaim_product_holds).
+-- A cart lock takes its product row last, with the one UPDATE of the counter
+-- just before its commit: on a hot product that is all that is serialized.
+--
+-- Invariants: products.reserved equals the sum of holds.quantity of the product,
+-- and instances.active_locks its number of cart-lock rows while
+-- instances.max_active_locks is set.
 -- "now" is always a parameter: these functions never read the clock.
 
 CREATE OR REPLACE FUNCTION instance_lock_key(in_instance_serial INT8)
@@ -31,31 +38,69 @@ COMMENT ON FUNCTION adjust_active_locks(INT8, INT8)
   IS 'Count cart-lock rows added (+) or removed (-); only instances with a cap keep the count, so the others never write their instance row.';
 
 
-CREATE OR REPLACE FUNCTION reclaim_expired_holds(
-   in_product_serial INT8, in_instance_serial INT8, in_now INT8, in_limit INT4)
-RETURNS NUMERIC LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION lock_instance_counter(in_instance_serial INT8)
+RETURNS VOID LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM 1 FROM instances
+    WHERE instance_serial = in_instance_serial AND max_active_locks IS NOT NULL
+      FOR NO KEY UPDATE;
+END $$;
+COMMENT ON FUNCTION lock_instance_counter(INT8)
+  IS 'Lock the row of a capped instance (step 3 of the lock order) before any product row, where active_locks may change later in the transaction.';
+
+
+CREATE OR REPLACE FUNCTION reclaim_product_holds(
+   in_product_serial INT8, in_instance_serial INT8, in_now INT8, in_limit INT4,
+   in_except_uuids TEXT[],
+   OUT out_holds INT8, OUT out_freed NUMERIC)
+LANGUAGE plpgsql AS $$
 DECLARE
-  v_freed NUMERIC;
   v_carts INT8;
 BEGIN
-  -- The caller holds the product row lock.  in_limit NULL: every expired hold.
+  -- in_limit NULL: every expired hold.  Rows another transaction has locked are
+  -- skipped (it is changing or deleting them), and so are the cart locks of
+  -- in_except_uuids (the caller's own, just written).
   WITH gone AS (
     DELETE FROM holds
-     WHERE hold_serial IN (
+     WHERE hold_serial = ANY(ARRAY(
        SELECT hold_serial FROM holds
         WHERE product_serial = in_product_serial AND expiration <= in_now
+          AND (lock_uuid IS NULL OR NOT (lock_uuid = ANY(in_except_uuids)))
         ORDER BY expiration
-        LIMIT in_limit)
+        LIMIT in_limit
+          FOR UPDATE SKIP LOCKED))
     RETURNING quantity, lock_uuid)
-  SELECT COALESCE(sum(quantity), 0), count(lock_uuid) INTO v_freed, v_carts FROM gone;
-  IF v_freed > 0 THEN
-    UPDATE products SET reserved = reserved - v_freed WHERE product_serial = in_product_serial;
+  SELECT count(*), COALESCE(sum(quantity), 0), count(lock_uuid)
+    INTO out_holds, out_freed, v_carts FROM gone;
+  IF out_holds > 0 THEN
     PERFORM adjust_active_locks(in_instance_serial, -v_carts);
+    UPDATE products SET reserved = reserved - out_freed
+     WHERE product_serial = in_product_serial;
   END IF;
-  RETURN v_freed;
 END $$;
+COMMENT ON FUNCTION reclaim_product_holds(INT8, INT8, INT8, INT4, TEXT[])
+  IS 'Delete expired holds of one product (at most in_limit, oldest first, none that another transaction holds locked); return how many and the quantity they freed.  Touches expired rows only.';
+
+
+CREATE OR REPLACE FUNCTION reclaim_expired_holds(
+   in_product_serial INT8, in_instance_serial INT8, in_now INT8, in_limit INT4)
+RETURNS NUMERIC LANGUAGE sql AS $$
+  SELECT out_freed
+    FROM reclaim_product_holds(in_product_serial, in_instance_serial, in_now, in_limit, '{}')
+$$;
 COMMENT ON FUNCTION reclaim_expired_holds(INT8, INT8, INT8, INT4)
-  IS 'Delete expired holds of one product (at most in_limit, oldest first) and return the quantity they freed.  Index-backed: touches expired rows only.';
+  IS 'reclaim_product_holds without exceptions; returns the quantity freed.';
+
+
+CREATE OR REPLACE FUNCTION expired_quantity(
+   in_product_serial INT8, in_now INT8, in_except_uuids TEXT[])
+RETURNS NUMERIC LANGUAGE sql STABLE AS $$
+  SELECT COALESCE(sum(quantity), 0) FROM holds
+   WHERE product_serial = in_product_serial AND expiration <= in_now
+     AND (lock_uuid IS NULL OR NOT (lock_uuid = ANY(in_except_uuids)))
+$$;
+COMMENT ON FUNCTION expired_quantity(INT8, INT8, TEXT[])
+  IS 'What the expired holds still stored on a product count in reserved; after a full reclaim only those another transaction holds locked.';
 
 
 CREATE OR REPLACE FUNCTION next_cart_lock_expiration(

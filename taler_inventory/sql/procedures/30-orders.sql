@@ -26,6 +26,23 @@ COMMENT ON FUNCTION order_free_stock(INT8, INT8, INT8, INT4, TEXT[])
   IS 'Stock an order may take from a locked product: free stock plus the live cart locks of in_lock_uuids on it.  Reclaims at most in_reclaim_batch expired holds (NULL: all) first.';
 
 
+CREATE OR REPLACE FUNCTION retry_if_expired_holds_are_busy(
+   in_requested NUMERIC, in_free NUMERIC, in_product_serial INT8, in_now INT8)
+RETURNS VOID LANGUAGE plpgsql AS $$
+BEGIN
+  -- After a full reclaim the only expired holds left are those another
+  -- transaction is changing or deleting (SKIP LOCKED).  If the request fits once
+  -- they are gone, decide again after that transaction rather than answer 410.
+  IF in_requested > in_free
+     AND in_requested <= in_free + expired_quantity(in_product_serial, in_now, '{}') THEN
+    RAISE EXCEPTION USING ERRCODE = 'serialization_failure',
+      MESSAGE = 'expired holds of the product are being reclaimed';
+  END IF;
+END $$;
+COMMENT ON FUNCTION retry_if_expired_holds_are_busy(NUMERIC, NUMERIC, INT8, INT8)
+  IS 'Exact expiry for an order line that does not fit after a full reclaim: retry the transaction while expired holds are still locked by others.';
+
+
 CREATE OR REPLACE FUNCTION create_order(
    in_instance_serial INT8, in_order_id TEXT, in_request_hash BYTEA, in_now INT8,
    in_pay_deadline INT8, in_summary TEXT, in_amount TEXT, in_contract_terms JSONB,
@@ -58,6 +75,13 @@ BEGIN
   END IF;
 
   PERFORM pg_advisory_xact_lock_shared(instance_lock_key(in_instance_serial));
+  -- The lock order of 00-holds.sql: the carts' holds, the instance row (capped
+  -- instances: the hand-over changes active_locks), then the products.
+  PERFORM 1 FROM holds
+    WHERE lock_uuid = ANY(in_lock_uuids) AND instance_serial = in_instance_serial
+    ORDER BY hold_serial
+    FOR UPDATE;
+  PERFORM lock_instance_counter(in_instance_serial);
   -- Lock the order's products and every product the given carts hold, in one
   -- fixed order: overlapping checkouts and cart releases never deadlock.  A cart
   -- lock a concurrent request adds on another product after this point is not
@@ -118,6 +142,7 @@ BEGIN
       -- Exactness: expired holds hold nothing, so reclaim all of them before saying no.
       v_free := order_free_stock(r.product_serial, in_instance_serial, in_now, NULL,
                                  in_lock_uuids);
+      PERFORM retry_if_expired_holds_are_busy(r.qty, v_free, r.product_serial, in_now);
       IF r.qty > v_free THEN
         out_status := 'insufficient';
         out_line := r.first_ord;
@@ -213,6 +238,11 @@ BEGIN
     out_status := 'already_paid';
     RETURN;
   END IF;
+  -- The lock order of 00-holds.sql: the order's holds, the instance row
+  -- (reclaiming may delete cart locks), then the products.
+  PERFORM 1 FROM holds WHERE order_serial = v_order.order_serial
+    ORDER BY hold_serial FOR UPDATE;
+  PERFORM lock_instance_counter(in_instance_serial);
   PERFORM 1 FROM products
     WHERE product_serial IN (SELECT product_serial FROM order_lines
                               WHERE order_serial = v_order.order_serial)
@@ -242,6 +272,7 @@ BEGIN
                                in_reclaim_batch, '{}');
     IF r.qty > v_free THEN
       v_free := order_free_stock(r.product_serial, in_instance_serial, in_now, NULL, '{}');
+      PERFORM retry_if_expired_holds_are_busy(r.qty, v_free, r.product_serial, in_now);
       IF r.qty > v_free THEN
         out_status := 'insufficient';
         out_product_id := r.product_id;
@@ -295,6 +326,9 @@ BEGIN
     out_status := 'paid';
     RETURN;
   END IF;
+  -- The lock order of 00-holds.sql: the order's holds, then its products.
+  PERFORM 1 FROM holds WHERE order_serial = v_order.order_serial
+    ORDER BY hold_serial FOR UPDATE;
   PERFORM 1 FROM products
     WHERE product_serial IN (SELECT product_serial FROM holds
                               WHERE order_serial = v_order.order_serial)

@@ -1,4 +1,5 @@
--- Maintenance (taler-inventory gc): reclaim expired holds product by product.
+-- Maintenance (taler-inventory gc, the background reclaimer): reclaim expired
+-- holds product by product, in short transactions.
 
 CREATE OR REPLACE FUNCTION gc_product_holds(
    in_product_serial INT8, in_now INT8, in_limit INT4,
@@ -14,19 +15,12 @@ BEGIN
   IF NOT FOUND THEN
     RETURN;
   END IF;
-  -- The order of 00-holds.sql: the shared advisory lock, then the product row.
+  -- The order of 00-holds.sql: the shared advisory lock, the expired holds
+  -- (skipping those a request is changing), the instance row, the product row
+  -- (for the one UPDATE of its counter).
   PERFORM pg_advisory_xact_lock_shared(instance_lock_key(v_instance));
-  PERFORM 1 FROM products WHERE product_serial = in_product_serial FOR NO KEY UPDATE;
-  IF NOT FOUND THEN
-    RETURN;
-  END IF;
-  SELECT count(*) INTO out_holds
-    FROM (SELECT 1 FROM holds
-           WHERE product_serial = in_product_serial AND expiration <= in_now
-           LIMIT in_limit) expired;
-  IF out_holds > 0 THEN
-    out_freed := reclaim_expired_holds(in_product_serial, v_instance, in_now, in_limit);
-  END IF;
+  SELECT r.out_holds, r.out_freed INTO out_holds, out_freed
+    FROM reclaim_product_holds(in_product_serial, v_instance, in_now, in_limit, '{}') r;
 END $$;
 COMMENT ON FUNCTION gc_product_holds(INT8, INT8, INT4)
-  IS 'One short transaction of taler-inventory gc: reclaim at most in_limit expired holds of one product; return how many and the quantity they freed.';
+  IS 'One short transaction of taler-inventory gc or the background reclaimer: reclaim at most in_limit expired holds of one product; return how many and the quantity they freed.';

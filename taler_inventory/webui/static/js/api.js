@@ -30,7 +30,7 @@ export const session = {
 /** A failed request, in words: the server's hint and the field it names. */
 export class ApiError extends Error {
   constructor(status, body) {
-    super(describe(body));
+    super(describe(body, body.parameter ?? (status === 400 ? body.detail : undefined)));
     this.status = status;
     this.code = body.code;
     this.hint = body.hint;
@@ -41,11 +41,12 @@ export class ApiError extends Error {
   }
 }
 
-function describe(body) {
+// The hint, and what the detail adds to it; a field is named where it is shown.
+function describe(body, field) {
   let text = body.hint || "The request failed.";
   if (body.unit_available_quantity !== undefined) {
     text += ` Available: ${body.unit_available_quantity}, asked for: ${body.unit_requested_quantity}.`;
-  } else if (body.detail && !text.includes(body.detail)) {
+  } else if (body.detail && body.detail !== field && !text.includes(body.detail)) {
     text += ` (${body.detail})`;
   }
   return text;
@@ -113,7 +114,9 @@ export async function signIn(instance, password) {
     instance, authorization: `Basic ${base64(`${instance}:${password}`)}`,
     body: { scope: "all", duration: { d_us: SESSION_DURATION_US }, description: "web back-office" },
   });
-  session.set({ instance, token: answer.access_token, expiration: answer.expiration.t_s });
+  // "token" is the field's name since v19, "access_token" before.
+  session.set({ instance, token: answer.token ?? answer.access_token,
+    expiration: answer.expiration.t_s });
 }
 
 /** DELETE .../private/token: the token stops working at once, here and everywhere. */

@@ -37,7 +37,7 @@ function categoryRow(c, problem, ctx) {
     ctx.go("#/categories");
   });
   return h("tr", { "data-category": String(c.category_id) },
-    h("th", { scope: "row" }, h("a", { href: hashFor(["products"], { category: c.category_id }) }, c.name), rename),
+    h("th", { scope: "row" }, h("a", { href: hashFor(["products"], { category: c.name }) }, c.name), rename),
     h("td", { class: "num" }, String(c.product_count ?? "")),
     h("td", {}, h("div", { class: "actions" },
       h("button", { type: "button", class: "secondary small", "aria-label": `Rename ${c.name}`,

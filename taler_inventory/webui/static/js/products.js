@@ -2,9 +2,10 @@
 // locks, and the create / edit / loss / delete forms.
 import * as api from "./api.js";
 import * as dec from "./decimal.js";
+import { availabilityChart } from "./chart.js";
 import { liveLocks } from "./stock.js";
 import {
-  add, announce, field, form, h, hashFor, notice, onSubmit, quantityText, select,
+  add, alertBox, announce, field, fill, form, h, hashFor, notice, onSubmit, quantityText, select,
 } from "./ui.js";
 
 const PAGE_SIZE = 20;
@@ -33,34 +34,51 @@ async function filteredIds(query) {
   return new Set(rows.map((p) => p.product_id));
 }
 
+const REFRESH_MS = 10000;
+
 export async function list(page, _parts, query, ctx) {
-  const [pos, ids] = await Promise.all([api.call("GET", "/private/pos"), filteredIds(query)]);
   const sortKey = COLUMNS.some((c) => c.key === query.sort) ? query.sort : "product_id";
   const descending = query.dir === "desc";
   const column = COLUMNS.find((c) => c.key === sortKey);
-  const rows = pos.products.filter((p) => !ids || ids.has(p.product_id))
-    .sort((a, b) => (descending ? -1 : 1) * column.compare(a[sortKey], b[sortKey]));
-  const pages = Math.max(1, Math.ceil(rows.length / PAGE_SIZE));
-  const current = Math.min(pages, Math.max(1, Number.parseInt(query.page, 10) || 1));
-  const shown = rows.slice((current - 1) * PAGE_SIZE, current * PAGE_SIZE);
   const to = (changes) => hashFor(["products"], { ...query, ...changes });
+  const caption = h("caption");
+  const body = h("tbody");
+  const pager = h("nav", { class: "pager", "aria-label": "Product pages" });
+  const problem = h("div");
 
+  // The counters move with every lock and sale: the rows reload by themselves,
+  // leaving the search form and the focus alone.
+  async function load() {
+    const [pos, ids] = await Promise.all([api.call("GET", "/private/pos"), filteredIds(query)]);
+    const rows = pos.products.filter((p) => !ids || ids.has(p.product_id))
+      .sort((a, b) => (descending ? -1 : 1) * column.compare(a[sortKey], b[sortKey]));
+    const pages = Math.max(1, Math.ceil(rows.length / PAGE_SIZE));
+    const current = Math.min(pages, Math.max(1, Number.parseInt(query.page, 10) || 1));
+    const shown = rows.slice((current - 1) * PAGE_SIZE, current * PAGE_SIZE);
+    fill(caption, rows.length === 1 ? "1 product" : `${rows.length} products`,
+      ids ? " match the search" : "", pages > 1 ? `, page ${current} of ${pages}` : "");
+    fill(body, shown.length ? shown.map(productRow)
+      : h("tr", {}, h("td", { colspan: COLUMNS.length }, ids ? "No product matches."
+        : "No product yet. Create the first one with “New product”.")));
+    fill(pager, pages > 1 ? [
+      current > 1 ? h("a", { class: "button secondary", href: to({ page: current - 1 }) }, "Previous page") : null,
+      h("span", {}, `Page ${current} of ${pages}`),
+      current < pages ? h("a", { class: "button secondary", href: to({ page: current + 1 }) }, "Next page") : null,
+    ] : null);
+    return pos.categories;
+  }
+
+  const categoryList = await load();
   add(page,
     h("h1", {}, "Products"),
     h("div", { class: "actions" }, h("a", { class: "button", href: "#/new-product" }, "New product")),
-    filters(pos.categories, query, ctx),
-    h("div", { class: "table-wrap" }, h("table", { id: "products-table" },
-      h("caption", {}, rows.length === 1 ? "1 product" : `${rows.length} products`,
-        ids ? " match the search" : "", pages > 1 ? `, page ${current} of ${pages}` : ""),
-      h("thead", {}, h("tr", {}, COLUMNS.map((c) => header(c, sortKey, descending, to)))),
-      h("tbody", {}, shown.length ? shown.map(productRow)
-        : h("tr", {}, h("td", { colspan: COLUMNS.length }, ids ? "No product matches."
-          : "No product yet. Create the first one with “New product”."))))),
-    pages > 1 ? h("nav", { class: "pager", "aria-label": "Product pages" },
-      current > 1 ? h("a", { class: "button secondary", href: to({ page: current - 1 }) }, "Previous page") : null,
-      h("span", {}, `Page ${current} of ${pages}`),
-      current < pages ? h("a", { class: "button secondary", href: to({ page: current + 1 }) }, "Next page") : null)
-      : null);
+    filters(categoryList, query),
+    problem,
+    h("div", { class: "table-wrap" }, h("table", { id: "products-table" }, caption,
+      h("thead", {}, h("tr", {}, COLUMNS.map((c) => header(c, sortKey, descending, to)))), body)),
+    pager);
+  ctx.every(() => load().then(() => problem.replaceChildren(),
+    (err) => problem.replaceChildren(alertBox(err))), REFRESH_MS);
 }
 
 function header(column, sortKey, descending, to) {
@@ -85,17 +103,22 @@ function productRow(p) {
 }
 
 function filters(categoryList, query) {
+  // Taler's category_filter matches a part of a category's name, so the search
+  // takes text (with the instance's category names to pick from).
+  const names = h("datalist", { id: "category-names" },
+    categoryList.map((c) => h("option", { value: c.name })));
   const search = h("form", { class: "filters", role: "search", "aria-label": "Search products" },
     field("Name contains", { name: "name", type: "search", value: query.name || "" }),
-    field("Category", {}, { control: select("category",
-      [["", "Any category"], ...categoryList.map((c) => [c.category_id, c.name])], query.category) }),
+    field("Category contains", { name: "category", type: "search", value: query.category || "",
+      list: "category-names", autocomplete: "off" }),
+    names,
     h("button", { type: "submit" }, "Search"),
     query.name || query.category ? h("a", { class: "button secondary", href: "#/products" }, "Clear") : null);
   search.addEventListener("submit", (event) => {
     event.preventDefault();
     const data = new FormData(search);
     location.hash = hashFor(["products"], { ...query, name: data.get("name").trim(),
-      category: data.get("category"), page: 1 });
+      category: data.get("category").trim(), page: 1 });
   });
   return search;
 }
@@ -201,6 +224,8 @@ export async function create(page, _parts, _query, ctx) {
 function facts(p, categoryNames) {
   const row = (label, value, key) => [h("dt", {}, label), h("dd", { "data-fact": key }, value)];
   return h("dl", { class: "facts", id: "product-facts" },
+    p.image ? row("Image", h("img", { src: p.image, alt: `Picture of ${p.product_name}`,
+      class: "product-image" }), "image") : null,
     row("Name", p.product_name, "name"), row("Description", p.description, "description"),
     row("Price", (p.unit_price || [p.price]).join(", "), "price"),
     row("Stock", quantityText(p.unit_total_stock, p.unit), "stock"),
@@ -222,11 +247,13 @@ export async function page(el, parts, query, ctx) {
   const names = new Map(categories.map((c) => [c.category_id, c.name]));
   const currency = ctx.config.currency;
   let factsEl = facts(product, names);
-  const refreshFacts = async () => {
+  const chartEl = h("div");
+  const refreshFacts = async (locks) => {
     const fresh = await api.call("GET", path);
     const next = facts(fresh, names);
     factsEl.replaceWith(next);
     factsEl = next;
+    fill(chartEl, availabilityChart(fresh, locks));
   };
 
   const locksEl = h("div");
@@ -269,7 +296,7 @@ export async function page(el, parts, query, ctx) {
     message ? notice(message) : null,
     factsEl,
     h("section", { class: "panel", "aria-labelledby": "live-title" },
-      h("h2", { id: "live-title" }, "Live stock"), locksEl),
+      h("h2", { id: "live-title" }, "Live stock"), locksEl, chartEl),
     h("section", { class: "panel", "aria-labelledby": "loss-title" },
       h("h2", { id: "loss-title" }, "Record a loss"), loss),
     h("section", { class: "panel", "aria-labelledby": "edit-title" },

@@ -48,7 +48,7 @@ export async function liveLocks(container, filter, { unit, onChange } = {}, ctx)
       draw();
       status.textContent = `Updated ${new Date(received).toLocaleTimeString()}; refreshes every ${REFRESH_MS / 1000} s.`
         + (answer.locks.length === LIMIT ? ` Showing the first ${LIMIT}.` : "");
-      if (onChange) await onChange();
+      if (onChange) await onChange(locks);
     } catch (err) {
       problem.replaceChildren(alertBox(err));
     } finally {

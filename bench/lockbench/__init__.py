@@ -1,0 +1,1 @@
+"""Pieces of the lock benchmark (``bench/locks.py``)."""
