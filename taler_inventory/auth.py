@@ -19,16 +19,25 @@ from .errors import ErrorCode, TalerError
 
 TOKEN_PREFIX = "secret-token:"
 
-READ_PERMISSIONS = frozenset({"products-read", "orders-read", "instances-read"})
+#: Every permission an endpoint requires, with the names of the merchant documentation
+#: of today (each endpoint's "Required permission").
+READ_PERMISSIONS = frozenset({
+    "products-read", "categories-read", "orders-read", "instances-read", "tokens-read",
+    "accounts-read",
+})
 ALL_PERMISSIONS = READ_PERMISSIONS | {
-    "products-write", "products-lock", "orders-write", "orders-refund",
-    "instances-write", "token-refresh",
+    "products-write", "products-lock", "categories-write", "orders-write", "orders-refund",
+    "instances-write", "instances-auth-write", "tokens-write", "accounts-write",
+    "token-refresh",
 }
 _ORDER_SIMPLE = frozenset({"orders-read", "orders-write"})
+# A POS also shows the catalogue it sells from (GET /private/pos needs products-read).
 _ORDER_POS = _ORDER_SIMPLE | {"products-read", "products-lock"}
 _ORDER_MGMT = _ORDER_SIMPLE | {"orders-refund"}
 
-#: Scope name -> permissions (without the ``:refreshable`` suffix).
+#: Scope name -> permissions (without the ``:refreshable`` suffix), as the documentation's
+#: table: ``readonly`` every ``*-read``, ``all`` (``write`` is its deprecated name)
+#: everything, the ``order-*`` scopes what a shop or POS front end needs.
 SCOPES = {
     "readonly": READ_PERMISSIONS,
     # Refreshing is never implied: only the ":refreshable" suffix grants it.

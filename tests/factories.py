@@ -1,6 +1,7 @@
 """Factories for test data, built through the HTTP API where it exists."""
 import base64
 
+from taler_inventory import talercrypto
 from taler_inventory.timeutil import US_PER_S
 
 ADMIN_PASSWORD = "admin-secret"
@@ -8,10 +9,13 @@ DAY_US = 24 * 3600 * US_PER_S
 
 
 def insert_admin(conn, password_hash):
+    # A key pair, as every instance made by the server has one.
+    merchant_priv, merchant_pub = talercrypto.new_key_pair()
     conn.execute(
         """INSERT INTO instances (instance_id, name, password_hash, default_pay_delay,
-                                  max_lock_duration)
-           VALUES ('admin', 'admin', %s, %s, %s)""", (password_hash, DAY_US, DAY_US))
+                                  max_lock_duration, merchant_pub, merchant_priv)
+           VALUES ('admin', 'admin', %s, %s, %s, %s, %s)""",
+        (password_hash, DAY_US, DAY_US, merchant_pub, merchant_priv))
 
 
 def basic(user, password):

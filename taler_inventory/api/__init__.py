@@ -12,15 +12,16 @@ from flask import g, request
 
 from .. import webui
 from ..errors import ErrorCode, TalerError
-from . import categories, config, instance, locks, management, orders, pos, products, tokens
+from . import (accounts, categories, config, instance, locks, management, orders, pos,
+               products, tokens)
 from .common import ADMIN_INSTANCE, empty_response
 
 INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]+$")
 ALIAS_PATH = re.compile(r"^/instances/(admin|default)(/.*)?$")
 
 ROOT_BLUEPRINTS = (config.root_bp, management.bp)
-INSTANCE_BLUEPRINTS = (config.bp, instance.bp, tokens.bp, products.bp, categories.bp, pos.bp,
-                       locks.bp, orders.bp, webui.bp)
+INSTANCE_BLUEPRINTS = (config.bp, instance.bp, tokens.bp, accounts.bp, products.bp,
+                       categories.bp, pos.bp, locks.bp, orders.bp, webui.bp)
 
 
 def register(app):

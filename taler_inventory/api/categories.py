@@ -27,7 +27,7 @@ def unknown(category_id):
 
 
 @bp.get("/private/categories")
-@endpoint(permission="products-read", response=CategoryListSchema)
+@endpoint(permission="categories-read", response=CategoryListSchema)
 def private_get_categories():
     """List the categories with how many products each has."""
     rows = get_db().run(categories_db.list_categories, g.instance["instance_serial"])
@@ -35,7 +35,7 @@ def private_get_categories():
 
 
 @bp.post("/private/categories")
-@endpoint(permission="products-write", body=CategoryCreateSchema,
+@endpoint(permission="categories-write", body=CategoryCreateSchema,
           response=CategoryCreatedSchema)
 def private_post_categories(body):
     """Create a category and return its id."""
@@ -45,7 +45,7 @@ def private_post_categories(body):
 
 
 @bp.get("/private/categories/<category_id>")
-@endpoint(permission="products-read", response=CategoryProductListSchema,
+@endpoint(permission="categories-read", response=CategoryProductListSchema,
           errors=(E.MERCHANT_GENERIC_CATEGORY_UNKNOWN,))
 def private_get_categories_id(category_id):
     """Show a category and the ids of its products."""
@@ -58,7 +58,7 @@ def private_get_categories_id(category_id):
 
 
 @bp.patch("/private/categories/<category_id>")
-@endpoint(permission="products-write", body=CategoryPatchSchema, status=204,
+@endpoint(permission="categories-write", body=CategoryPatchSchema, status=204,
           errors=(E.MERCHANT_GENERIC_CATEGORY_UNKNOWN,))
 def private_patch_categories_id(category_id, body):
     """Rename a category or change its translations; absent fields stay."""
@@ -68,7 +68,7 @@ def private_patch_categories_id(category_id, body):
 
 
 @bp.delete("/private/categories/<category_id>")
-@endpoint(permission="products-write", status=204,
+@endpoint(permission="categories-write", status=204,
           errors=(E.MERCHANT_GENERIC_CATEGORY_UNKNOWN,))
 def private_delete_categories_id(category_id):
     """Delete a category; its products stay, without it."""

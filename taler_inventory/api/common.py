@@ -12,8 +12,12 @@ query string against marshmallow schemas (400 naming the field), and renders the
 result with the response schema.  The same metadata feeds ``/openapi.json``.
 """
 import functools
+import hashlib
+import hmac
 import json
 import re
+import secrets
+import threading
 import zlib
 from dataclasses import dataclass
 
@@ -22,9 +26,10 @@ from marshmallow import ValidationError
 
 from .. import auth
 from ..backenddb import instances as instances_db
+from ..backenddb import tokens as tokens_db
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
-from ..timeutil import now_us
+from ..timeutil import US_PER_S, now_us
 
 ADMIN_INSTANCE = "admin"
 
@@ -63,6 +68,15 @@ def endpoint(*, permission=None, body=None, query=None, response=None, status=20
                 except TalerError:
                     authenticate(permission)
                     raise
+                kwargs["credentials"] = credentials(permission)
+                try:
+                    return render(view(**kwargs), response_schema, status)
+                except TalerError as err:
+                    # A refused authorization changed nothing: with the legacy
+                    # credential now adopted, the operation runs once more.
+                    if err.code is not ErrorCode.MERCHANT_GENERIC_UNAUTHORIZED \
+                            or not adopt_legacy_credential():
+                        raise
                 kwargs["credentials"] = credentials(permission)
                 return render(view(**kwargs), response_schema, status)
             if authenticator is not None:
@@ -128,28 +142,120 @@ def bearer_token() -> str | None:
 
 
 def authenticate(permission: str, *, instance: str | None = None):
-    """Resolve the instance and check the token; store both on ``g``.
+    """Resolve the instance and check the credentials; store both on ``g``.
 
-    The instance is resolved first (unknown: 404/2000), then the token must
-    belong to it, be unexpired, and carry ``permission``.
+    The instance is resolved first (unknown: 404/2000).  An ``external`` instance
+    checks nothing (a gateway in front does).  Otherwise the access token must
+    belong to the instance, be unexpired and carry ``permission``; the instance
+    password presented as ``Bearer secret-token:<password>`` (the legacy form) is a
+    credential with every permission.
     """
     inst_id = instance or instance_id()
     token = bearer_token()
-    token_hash = auth.hash_token(token) if token else None
-    row = get_db().run(instances_db.lookup_instance_auth, inst_id, token_hash)
+    now = now_us()
+    row = lookup_credentials(inst_id, token, now)
     if row is None:
         raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, inst_id)
+    if row["auth_method"] == "external":
+        perms = auth.ALL_PERMISSIONS
+    else:
+        if token is not None and row["token_serial"] is None:
+            adopted = legacy_credentials().adopt(row, token, now)
+            if adopted is not None:
+                row = get_db().run(instances_db.lookup_instance_auth, inst_id, adopted)
+        if not _token_valid(row, now):
+            g.instance = row
+            raise TalerError(ErrorCode.MERCHANT_GENERIC_UNAUTHORIZED)
+        perms = auth.permissions(row["scope"])
     g.instance = row
-    if (token_hash is None or row["token_hash"] is None
-            or not auth.same_hash(row["token_hash"], token_hash)
-            or row["token_expiration"] <= now_us()):
-        raise TalerError(ErrorCode.MERCHANT_GENERIC_UNAUTHORIZED)
-    perms = auth.permissions(row["scope"])
     g.token_serial = row["token_serial"]
     g.permissions = perms
     if permission not in perms:
         raise TalerError(ErrorCode.GENERIC_TOKEN_PERMISSION_INSUFFICIENT, permission)
     return row
+
+
+def lookup_credentials(inst_id: str, token: str | None, now: int):
+    """The instance and the token row of ``token`` (or of its adopted legacy form)."""
+    token_hash = None
+    if token is not None:
+        token_hash = legacy_credentials().cached(inst_id, token, now) or auth.hash_token(token)
+    return get_db().run(instances_db.lookup_instance_auth, inst_id, token_hash)
+
+
+def _token_valid(row, now: int) -> bool:
+    return row["token_hash"] is not None and row["token_expiration"] > now
+
+
+class LegacyCredentials:
+    """The instance password presented as ``Bearer secret-token:<password>``.
+
+    The documentation's legacy form (Tryton sends it on every request).  Verifying a
+    password costs an Argon2 hash, so a verified one is *adopted*: the server makes
+    an internal access token with every permission (``tokens.legacy``, never listed,
+    valid for :attr:`TTL`) and remembers, in this process, which token stands for
+    that password.  Only a keyed hash of the password is kept in memory, and nothing
+    of it in the database; changing the password deletes the instance's tokens, so
+    the adoption ends with it.
+    """
+
+    TTL = 3600 * US_PER_S
+    SCOPE = "all" + auth.REFRESHABLE_SUFFIX  # what the password itself allows
+    MAX_ENTRIES = 10_000
+
+    def __init__(self):
+        self._key = secrets.token_bytes(32)
+        self._entries = {}
+        self._lock = threading.Lock()
+
+    def _slot(self, instance_id: str, token: str) -> bytes:
+        return hmac.new(self._key, f"{instance_id}\0{token}".encode("utf-8", "replace"),
+                        hashlib.sha256).digest()
+
+    def cached(self, instance_id: str, token: str, now: int) -> bytes | None:
+        entry = self._entries.get(self._slot(instance_id, token))
+        return entry[0] if entry is not None and entry[1] > now else None
+
+    def adopt(self, row, token: str, now: int) -> bytes | None:
+        """Verify ``token`` as the password of the instance ``row``; on success store an
+        internal token and return its hash."""
+        slot = self._slot(row["instance_id"], token)
+        with self._lock:
+            self._entries.pop(slot, None)
+        password = token[len(auth.TOKEN_PREFIX):]
+        if row["auth_method"] != "token" or not password or not current_app.extensions[
+                "taler_inventory_passwords"].verify(row["password_hash"], password):
+            return None
+        _, token_hash = auth.new_token()
+        expiration = now + self.TTL
+        get_db().run(tokens_db.insert_token, instance_serial=row["instance_serial"],
+                     token_hash=token_hash, scope=self.SCOPE, refreshable=True,
+                     creation_time=now, expiration=expiration, description=None,
+                     legacy=True)
+        with self._lock:
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[slot] = (token_hash, expiration)
+        return token_hash
+
+
+def legacy_credentials() -> LegacyCredentials:
+    ext = current_app.extensions
+    if "taler_inventory_legacy_credentials" not in ext:
+        ext["taler_inventory_legacy_credentials"] = LegacyCredentials()
+    return ext["taler_inventory_legacy_credentials"]
+
+
+def adopt_legacy_credential() -> bool:
+    """For an operation that authorized in SQL and was refused: is the presented
+    token the instance password (now adopted)?"""
+    token = bearer_token()
+    if token is None:
+        return False
+    row = get_db().run(instances_db.lookup_instance_auth, instance_id(), auth.hash_token(token))
+    if row is None or row["token_serial"] is not None:
+        return False
+    return legacy_credentials().adopt(row, token, now_us()) is not None
 
 
 @dataclass(frozen=True)
@@ -164,8 +270,11 @@ class Credentials:
 
 def credentials(permission: str) -> Credentials:
     token = bearer_token()
-    return Credentials(instance_id(), auth.hash_token(token) if token else None,
-                       auth.scopes_granting(permission), permission)
+    token_hash = None
+    if token is not None:
+        token_hash = (legacy_credentials().cached(instance_id(), token, now_us())
+                      or auth.hash_token(token))
+    return Credentials(instance_id(), token_hash, auth.scopes_granting(permission), permission)
 
 
 def check_authorized(status: str, creds: Credentials):

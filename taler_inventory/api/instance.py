@@ -1,12 +1,12 @@
-"""The own instance: ``GET|PATCH /private`` and ``POST /private/auth``."""
-from flask import Blueprint, g
+"""The own instance: ``GET|PATCH|DELETE /private`` and ``POST /private/auth``."""
+from flask import Blueprint, request
 
 from ..backenddb import instances as instances_db
 from ..db import get_db
-from ..schemas.instances import (AuthChangeSchema, InstanceDetailsSchema,
-                                 InstanceReconfigurationSchema)
+from ..errors import ErrorCode
+from ..schemas.instances import AuthSchema, InstanceDetailsSchema, InstanceReconfigurationSchema
 from .common import endpoint, instance_id
-from .instance_common import change_password, details, reconfigure
+from .instance_common import change_auth, delete, details, reconfigure
 
 bp = Blueprint("instance", __name__)
 
@@ -25,8 +25,16 @@ def private_patch(body):
     reconfigure(instance_id(), body)
 
 
+@bp.delete("/private")
+@endpoint(permission="instances-write", status=204,
+          errors=(ErrorCode.INVENTORY_ADMIN_INSTANCE_PROTECTED,))
+def private_delete():
+    """Disable this instance, or remove it and its data with ``?purge=YES``."""
+    delete(instance_id(), purge=request.args.get("purge") == "YES")
+
+
 @bp.post("/private/auth")
-@endpoint(permission="instances-write", body=AuthChangeSchema, status=204)
+@endpoint(permission="instances-auth-write", body=AuthSchema, status=204)
 def private_post_auth(body):
-    """Set a new password; every existing token of the instance stops working."""
-    change_password(g.instance["instance_id"], body["password"])
+    """Set new credentials; every existing token of the instance stops working."""
+    change_auth(instance_id(), body)

@@ -1,11 +1,14 @@
-"""Shared by the management API and the own-instance API: render and reconfigure."""
+"""Shared by the management API and the own-instance API: render, reconfigure, set the
+credentials, delete."""
 from flask import current_app
 
+from .. import talercrypto
 from ..backenddb import instances as instances_db
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
 from ..schemas.instances import EXTRA_FIELDS
 from ..timeutil import US_PER_S
+from .common import ADMIN_INSTANCE
 
 DAY = 24 * 3600 * US_PER_S
 #: What a new instance gets for the defaults its creation leaves out; ``GET /config``
@@ -17,25 +20,40 @@ NEW_INSTANCE_DEFAULTS = {
     "default_wire_transfer_delay": 0,
     "default_wire_transfer_rounding_interval": "NONE",
 }
+#: Our own default (an extension): how long a cart lock may live at most.
+DEFAULT_MAX_LOCK_DURATION = DAY
 
-COLUMN_FIELDS = ("name", "default_pay_delay", "max_lock_duration", "max_active_locks")
+_SHOWN_COLUMNS = ("default_pay_delay", "default_refund_delay", "default_wire_transfer_delay",
+                  "default_wire_transfer_rounding_interval", "max_lock_duration",
+                  "max_active_locks")
 
 
 def details(row) -> dict:
-    """The instance as ``GET /private`` shows it."""
-    out = {"name": row["name"], "id": row["instance_id"], "auth": {"method": "token"},
-           "default_pay_delay": row["default_pay_delay"],
-           "max_lock_duration": row["max_lock_duration"],
-           "max_active_locks": row["max_active_locks"],
-           "address": {}, "jurisdiction": {}, "use_stefan": True,
-           "default_wire_transfer_delay": {"d_us": 0}}
-    out.update(row["settings"])
+    """The instance as ``GET /private`` shows it (``QueryInstancesResponse``)."""
+    out = {"name": row["name"], "id": row["instance_id"],
+           "merchant_pub": talercrypto.encode(row["merchant_pub"]),
+           "auth": {"method": row["auth_method"]},
+           "address": {}, "jurisdiction": {}, "use_stefan": True}
+    out.update({k: row[k] for k in _SHOWN_COLUMNS})
+    out.update({k: v for k, v in row["settings"].items() if k in EXTRA_FIELDS})
     return out
 
 
+def creation_columns(body: dict) -> dict:
+    """The columns of a new instance: what the request says, the defaults otherwise."""
+    columns = dict(NEW_INSTANCE_DEFAULTS, max_lock_duration=DEFAULT_MAX_LOCK_DURATION,
+                   max_active_locks=None)
+    columns.update({k: body[k] for k in instances_db.SETTING_COLUMNS if k in body})
+    return columns
+
+
+def extra_settings(body: dict) -> dict:
+    return {k: body[k] for k in EXTRA_FIELDS if k in body}
+
+
 def reconfigure(instance_id: str, body: dict):
-    changes = {k: body[k] for k in COLUMN_FIELDS if k in body}
-    settings = {k: body[k] for k in EXTRA_FIELDS if k in body}
+    changes = {k: body[k] for k in instances_db.SETTING_COLUMNS if k in body}
+    settings = extra_settings(body)
     if settings:
         changes["settings"] = settings
     if not get_db().run(instances_db.update_instance, instance_id, changes):
@@ -46,6 +64,21 @@ def passwords():
     return current_app.extensions["taler_inventory_passwords"]
 
 
-def change_password(instance_id: str, password: str):
-    if not get_db().run(instances_db.set_password, instance_id, passwords().hash(password)):
+def password_hash(auth: dict) -> str:
+    """The stored hash of an ``auth`` object; none that verifies for ``external``."""
+    return "" if auth["password"] is None else passwords().hash(auth["password"])
+
+
+def change_auth(instance_id: str, auth: dict):
+    """New credentials (password, or ``external``); every token stops working."""
+    if not get_db().run(instances_db.set_auth, instance_id, password_hash(auth),
+                        auth_method=auth["method"]):
+        raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, instance_id)
+
+
+def delete(instance_id: str, *, purge: bool):
+    """Disable an instance (its private key is erased), or purge it and its data."""
+    if instance_id == ADMIN_INSTANCE:
+        raise TalerError(ErrorCode.INVENTORY_ADMIN_INSTANCE_PROTECTED, instance_id)
+    if not get_db().run(instances_db.delete_instance, instance_id, purge=purge):
         raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, instance_id)

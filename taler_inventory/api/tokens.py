@@ -4,16 +4,17 @@ import base64
 import binascii
 
 from flask import Blueprint, current_app, g, request
+from marshmallow import validate
 
 from .. import auth
 from ..backenddb import instances as instances_db
 from ..backenddb import tokens as tokens_db
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
-from ..schemas.common import PageQuerySchema
+from ..schemas.common import PageQuerySchema, QueryInteger
 from ..schemas.tokens import TokenListSchema, TokenRequestSchema, TokenResponseSchema
 from ..timeutil import US_PER_S, add, now_us
-from .common import authenticate, bearer_token, endpoint, instance_id
+from .common import authenticate, bearer_token, endpoint, instance_id, lookup_credentials
 
 bp = Blueprint("tokens", __name__)
 
@@ -21,7 +22,9 @@ DEFAULT_DURATION = 24 * 3600 * US_PER_S
 
 
 class TokenListQuery(PageQuerySchema):
-    """``GET /private/tokens``."""
+    """``GET /private/tokens``: newest first unless ``limit`` is positive."""
+
+    limit = QueryInteger(load_default=-20, validate=validate.Range(min=-1000, max=1000))
 
 
 def _basic_credentials():
@@ -50,6 +53,8 @@ def _authenticate_for_token():
     if row is None or row["deleted"]:
         raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, instance_id())
     g.instance = row
+    if row["auth_method"] == "external":
+        return auth.ALL_PERMISSIONS  # the gateway in front checked the credentials
     if not _password_matches(row, user, password):
         raise TalerError(ErrorCode.MERCHANT_GENERIC_UNAUTHORIZED)
     return auth.ALL_PERMISSIONS
@@ -91,7 +96,8 @@ def private_post_token(body, credentials):
                  token_hash=token_hash, scope=scope, refreshable=refreshable,
                  creation_time=now, expiration=expiration,
                  description=body.get("description"))
-    return {"access_token": token, "scope": scope, "expiration": expiration,
+    # "token" is today's name; "access_token" stays for clients of before v19.
+    return {"token": token, "access_token": token, "scope": scope, "expiration": expiration,
             "refreshable": refreshable}
 
 
@@ -102,8 +108,7 @@ def private_delete_token():
     """Revoke the token this request presents."""
     token = bearer_token()
     # The instance first (404/2000), also when no token was sent.
-    row = get_db().run(instances_db.lookup_instance_auth, instance_id(),
-                       auth.hash_token(token) if token else None)
+    row = lookup_credentials(instance_id(), token, now_us())
     if row is None:
         raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, instance_id())
     if row["token_serial"] is None or row["token_expiration"] <= now_us():
@@ -112,18 +117,21 @@ def private_delete_token():
 
 
 @bp.get("/private/tokens")
-@endpoint(permission="instances-read", query=TokenListQuery, response=TokenListSchema)
+@endpoint(permission="tokens-read", query=TokenListQuery, response=TokenListSchema)
 def private_get_tokens(args):
-    """List the unexpired access tokens of the instance (no secrets)."""
+    """List the unexpired access tokens of the instance (no secrets); 204 if none."""
     rows = get_db().run(tokens_db.list_tokens, g.instance["instance_serial"], now_us(),
                         limit=args["limit"], offset=args.get("offset"))
+    if not rows:
+        return None
     # An absent description is left out, not sent as null.
     return {"tokens": [{k: v for k, v in row.items() if v is not None} for row in rows]}
 
 
 @bp.delete("/private/tokens/<int:serial>")
-@endpoint(permission="instances-write", status=204)
+@endpoint(permission="tokens-write", status=204, errors=(ErrorCode.INVENTORY_TOKEN_UNKNOWN,))
 def private_delete_tokens_serial(serial):
     """Revoke one access token of the instance by its serial."""
-    if not get_db().run(tokens_db.delete_token, g.instance["instance_serial"], serial):
+    if not get_db().run(tokens_db.delete_token, g.instance["instance_serial"], serial,
+                        listed_only=True):
         raise TalerError(ErrorCode.INVENTORY_TOKEN_UNKNOWN, str(serial))

@@ -1,8 +1,19 @@
 """Database operations on instances and the per-request authentication lookup."""
 from psycopg.types.json import Jsonb
 
-INSTANCE_COLUMNS = """instance_serial, instance_id, name, password_hash, default_pay_delay,
-    max_lock_duration, max_active_locks, settings, deleted"""
+from .. import talercrypto
+
+#: Every column a view may see.  Never ``merchant_priv``: only :func:`private_key`
+#: reads it, for the one operation that signs.
+INSTANCE_COLUMNS = """instance_serial, instance_id, name, password_hash, auth_method,
+    merchant_pub, default_pay_delay, default_refund_delay, default_wire_transfer_delay,
+    default_wire_transfer_rounding_interval, max_lock_duration, max_active_locks, settings,
+    deleted"""
+
+#: Columns set from a creation or reconfiguration request, besides ``settings``.
+SETTING_COLUMNS = ("name", "default_pay_delay", "default_refund_delay",
+                   "default_wire_transfer_delay", "default_wire_transfer_rounding_interval",
+                   "max_lock_duration", "max_active_locks")
 
 
 def lookup_instance_auth(conn, instance_id: str, token_hash: bytes | None):
@@ -14,7 +25,7 @@ def lookup_instance_auth(conn, instance_id: str, token_hash: bytes | None):
     """
     return conn.execute(
         """SELECT i.instance_serial, i.instance_id, i.name, i.default_pay_delay,
-                   i.max_lock_duration, i.max_active_locks,
+                   i.max_lock_duration, i.max_active_locks, i.auth_method, i.password_hash,
                    t.token_serial, t.token_hash, t.scope, t.expiration AS token_expiration
               FROM instances i
               LEFT JOIN tokens t
@@ -28,44 +39,72 @@ def lookup_instance(conn, instance_id: str):
                         (instance_id,)).fetchone()
 
 
-def insert_instance(conn, *, instance_id, name, password_hash, default_pay_delay,
-                    max_lock_duration, max_active_locks, settings):
-    """Insert an instance; return True, or False if the id exists already."""
+def private_key(conn, instance_serial: int) -> bytes | None:
+    """The instance's Ed25519 private seed (None once disabled), for signing only."""
+    row = conn.execute("SELECT merchant_priv FROM instances WHERE instance_serial = %s",
+                       (instance_serial,)).fetchone()
+    return None if row is None else row["merchant_priv"]
+
+
+def insert_instance(conn, *, instance_id, password_hash, settings, auth_method="token",
+                    **columns) -> bool:
+    """Insert an instance with a fresh key pair; False if the id exists already.
+
+    ``columns`` are the :data:`SETTING_COLUMNS` (``name`` required; the others fall
+    back to the column defaults).
+    """
+    merchant_priv, merchant_pub = talercrypto.new_key_pair()
+    values = {k: columns[k] for k in SETTING_COLUMNS if k in columns}
+    values.update(instance_id=instance_id, password_hash=password_hash,
+                  auth_method=auth_method, merchant_pub=merchant_pub,
+                  merchant_priv=merchant_priv, settings=Jsonb(settings))
+    names = ", ".join(values)
+    placeholders = ", ".join(f"%({k})s" for k in values)
     row = conn.execute(
-        """INSERT INTO instances (instance_id, name, password_hash, default_pay_delay,
-                                  max_lock_duration, max_active_locks, settings)
-           VALUES (%s, %s, %s, %s, %s, %s, %s)
-           ON CONFLICT (instance_id) DO NOTHING
-           RETURNING instance_serial""",
-        (instance_id, name, password_hash, default_pay_delay, max_lock_duration,
-         max_active_locks, Jsonb(settings))).fetchone()
+        f"""INSERT INTO instances ({names}) VALUES ({placeholders})
+            ON CONFLICT (instance_id) DO NOTHING RETURNING instance_serial""",
+        values).fetchone()
     return row is not None
 
 
-def set_password(conn, instance_id: str, password_hash: str, *, create_name: str | None = None,
-                 default_pay_delay: int = 0, max_lock_duration: int = 0) -> bool:
-    """Set an instance's password and revoke its tokens; create it if ``create_name``.
+def set_auth(conn, instance_id: str, password_hash: str, *, auth_method: str = "token",
+             create_name: str | None = None, default_pay_delay: int = 0,
+             max_lock_duration: int = 0) -> bool:
+    """Set an instance's credentials and revoke its tokens; create it if ``create_name``.
 
     Returns True if the instance exists afterwards.
     """
     with conn.transaction():
         row = conn.execute(
-            "UPDATE instances SET password_hash = %s WHERE instance_id = %s RETURNING instance_serial",
-            (password_hash, instance_id)).fetchone()
+            """UPDATE instances SET password_hash = %s, auth_method = %s
+                WHERE instance_id = %s RETURNING instance_serial""",
+            (password_hash, auth_method, instance_id)).fetchone()
         if row is None:
             if create_name is None:
                 return False
             insert_instance(conn, instance_id=instance_id, name=create_name,
-                            password_hash=password_hash, default_pay_delay=default_pay_delay,
-                            max_lock_duration=max_lock_duration, max_active_locks=None,
-                            settings={})
+                            password_hash=password_hash, auth_method=auth_method,
+                            default_pay_delay=default_pay_delay,
+                            max_lock_duration=max_lock_duration, settings={})
             return True
         conn.execute("DELETE FROM tokens WHERE instance_serial = %s", (row["instance_serial"],))
         return True
 
 
+def set_password(conn, instance_id: str, password_hash: str, **kwargs) -> bool:
+    """The ``token`` method with a new password (see :func:`set_auth`)."""
+    return set_auth(conn, instance_id, password_hash, **kwargs)
+
+
 def list_instances(conn):
-    return conn.execute(f"SELECT {INSTANCE_COLUMNS} FROM instances ORDER BY instance_serial").fetchall()
+    """Every instance, with the payto types of its active bank accounts."""
+    return conn.execute(
+        f"""SELECT {INSTANCE_COLUMNS},
+                   ARRAY(SELECT DISTINCT lower(split_part(substr(a.payto_uri, 9), '/', 1))
+                           FROM instance_accounts a
+                          WHERE a.instance_serial = instances.instance_serial AND a.active
+                          ORDER BY 1) AS payment_targets
+              FROM instances ORDER BY instance_serial""").fetchall()
 
 
 def update_instance(conn, instance_id: str, changes: dict) -> bool:
@@ -114,16 +153,32 @@ def instance_lock_key(instance_serial: int) -> int:
 
 
 def delete_instance(conn, instance_id: str, *, purge: bool) -> bool:
-    """Disable an instance (tokens revoked, data kept) or purge it with its data."""
+    """Disable an instance (tokens revoked, private key erased, data kept) or purge it
+    with its data."""
     with conn.transaction():
         if purge:
             row = conn.execute("DELETE FROM instances WHERE instance_id = %s RETURNING 1",
                                (instance_id,)).fetchone()
             return row is not None
         row = conn.execute(
-            "UPDATE instances SET deleted = TRUE WHERE instance_id = %s AND NOT deleted"
-            " RETURNING instance_serial", (instance_id,)).fetchone()
+            "UPDATE instances SET deleted = TRUE, merchant_priv = NULL"
+            " WHERE instance_id = %s AND NOT deleted RETURNING instance_serial",
+            (instance_id,)).fetchone()
         if row is None:
             return False
         conn.execute("DELETE FROM tokens WHERE instance_serial = %s", (row["instance_serial"],))
         return True
+
+
+def add_missing_keys(conn) -> int:
+    """Give every instance without a key pair a fresh one (instances made before keys
+    existed); returns how many got one.  Run by ``dbinit``."""
+    rows = conn.execute("SELECT instance_serial FROM instances WHERE merchant_pub IS NULL"
+                        " FOR UPDATE").fetchall()
+    for row in rows:
+        merchant_priv, merchant_pub = talercrypto.new_key_pair()
+        conn.execute("UPDATE instances SET merchant_pub = %s, merchant_priv = %s"
+                     " WHERE instance_serial = %s",
+                     (merchant_pub, merchant_priv, row[0] if isinstance(row, tuple) else
+                      row["instance_serial"]))
+    return len(rows)

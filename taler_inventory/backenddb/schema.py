@@ -10,6 +10,8 @@ from pathlib import Path
 
 import psycopg
 
+from . import instances
+
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 _PATCH = re.compile(r"^inventory-(\d{4})\.sql$")
 _INIT_LOCK_KEY = 0x7461_6c65_7269_6e76  # "talerinv"
@@ -43,6 +45,8 @@ def dbinit(url: str, *, reset: bool = False) -> list[str]:
                 applied.append(name)
             for path in procedure_files():
                 conn.execute(path.read_text())
+            # What SQL cannot do for the patches: Ed25519 keys of older instances.
+            instances.add_missing_keys(conn)
         if applied:
             # Fresh statistics for the planner right away, not only once
             # autovacuum comes by (and where it is off).

@@ -2,34 +2,39 @@
 
 
 def insert_token(conn, *, instance_serial, token_hash, scope, refreshable, creation_time,
-                 expiration, description):
+                 expiration, description, legacy=False):
     return conn.execute(
         """INSERT INTO tokens (instance_serial, token_hash, scope, refreshable,
-                               creation_time, expiration, description)
-           VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING token_serial""",
+                               creation_time, expiration, description, legacy)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING token_serial""",
         (instance_serial, token_hash, scope, refreshable, creation_time, expiration,
-         description)).fetchone()["token_serial"]
+         description, legacy)).fetchone()["token_serial"]
 
 
-def delete_token(conn, instance_serial: int, token_serial: int) -> bool:
+def delete_token(conn, instance_serial: int, token_serial: int, *, listed_only=False) -> bool:
+    """Revoke one token; ``listed_only``: only one ``GET /private/tokens`` shows."""
     row = conn.execute("DELETE FROM tokens WHERE instance_serial = %s AND token_serial = %s"
-                       " RETURNING token_serial", (instance_serial, token_serial)).fetchone()
+                       " AND NOT (%s AND legacy) RETURNING token_serial",
+                       (instance_serial, token_serial, listed_only)).fetchone()
     return row is not None
 
 
 def list_tokens(conn, instance_serial: int, now: int, *, limit: int, offset: int | None):
-    """Unexpired tokens of an instance; ``limit`` < 0 lists descending from ``offset``."""
+    """Unexpired tokens of an instance, not the internal ones of the legacy credential;
+    ``limit`` < 0 lists descending from ``offset``."""
     if limit >= 0:
         return conn.execute(
             """SELECT token_serial AS serial, scope, refreshable, creation_time, expiration,
                       description
-                 FROM tokens WHERE instance_serial = %s AND expiration > %s AND token_serial > %s
+                 FROM tokens WHERE instance_serial = %s AND expiration > %s AND NOT legacy
+                  AND token_serial > %s
                 ORDER BY token_serial LIMIT %s""",
             (instance_serial, now, offset or 0, limit)).fetchall()
     return conn.execute(
         """SELECT token_serial AS serial, scope, refreshable, creation_time, expiration,
                   description
-             FROM tokens WHERE instance_serial = %s AND expiration > %s AND token_serial < %s
+             FROM tokens WHERE instance_serial = %s AND expiration > %s AND NOT legacy
+                  AND token_serial < %s
             ORDER BY token_serial DESC LIMIT %s""",
         (instance_serial, now, offset if offset is not None else 2**63 - 1, -limit)).fetchall()
 

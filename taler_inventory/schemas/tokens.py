@@ -20,6 +20,7 @@ class TokenRequestSchema(BaseSchema):
 
 
 class TokenResponseSchema(BaseSchema):
+    token = fields.String()
     access_token = fields.String()
     scope = fields.String()
     expiration = Timestamp()

@@ -5,6 +5,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from taler_inventory import PROTOCOL_VERSION
+from tests import factories
 
 
 def libtool_compatible(client_version: str, server_version: str) -> bool:
@@ -156,3 +157,12 @@ def test_openapi_operations_carry_schemas_and_permissions(openapi):
     assert "security" not in openapi["paths"]["/config"]["get"]
     tokens = openapi["paths"]["/private/tokens"]["get"]
     assert {p["name"] for p in tokens["parameters"] if p["in"] == "query"} == {"limit", "offset"}
+def test_config_defaults_are_what_a_new_instance_gets(client, admin_headers):
+    config = client.get("/config").get_json()
+    headers = factories.instance_headers(client, admin_headers, "shop1")
+    details = client.get("/instances/shop1/private", headers=headers).get_json()
+    for key in ("default_pay_delay", "default_refund_delay", "default_wire_transfer_delay",
+                "default_wire_transfer_rounding_interval"):
+        assert details[key] == config[key], key
+
+

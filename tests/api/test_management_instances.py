@@ -1,4 +1,6 @@
 """``/management/instances[/$ID]``: creating, listing, changing and deleting instances."""
+import re
+
 import pytest
 
 from tests import factories
@@ -80,7 +82,16 @@ def test_taler_fields_are_stored_and_returned(client, admin_headers):
     ({"id": "shop1", "auth": {"method": "token", "password": "p"}}, 25, "name"),
     ({"id": "shop1", "name": "x"}, 25, "auth"),
     ({"id": "shop1", "name": "x", "auth": {"method": "token"}}, 25, "auth.password"),
-    ({"id": "shop1", "name": "x", "auth": {"method": "external", "password": "p"}}, 26, "auth.method"),
+    ({"id": "shop1", "name": "x", "auth": {"method": "other", "password": "p"}}, 26, "auth.method"),
+    ({"id": "shop1", "name": "x", "auth": {"method": "token"}}, 25, "auth.password"),
+    ({"id": "shop1", "name": "x", "auth": {"method": "token", "token": "x"}}, 26, "auth.token"),
+    ({"id": "shop1", "name": "x", "auth": {"method": "token", "password": "p"},
+      "default_refund_delay": {"d_us": "forever"}}, 26, "default_refund_delay"),
+    ({"id": "shop1", "name": "x", "auth": {"method": "token", "password": "p"},
+      "default_wire_transfer_delay": {"d_us": -1}}, 26, "default_wire_transfer_delay"),
+    ({"id": "shop1", "name": "x", "auth": {"method": "token", "password": "p"},
+      "default_wire_transfer_rounding_interval": "FORTNIGHT"}, 26,
+     "default_wire_transfer_rounding_interval"),
     ({"id": "-bad", "name": "x", "auth": {"method": "token", "password": "p"}}, 26, "id"),
     ({"id": "a", "name": "x", "auth": {"method": "token", "password": "p"}}, 26, "id"),
     ({"id": "has/slash", "name": "x", "auth": {"method": "token", "password": "p"}}, 26, "id"),
@@ -143,8 +154,10 @@ def test_list_instances(client, admin_headers):
     assert resp.status_code == 200
     entries = {e["id"]: e for e in resp.get_json()["instances"]}
     assert set(entries) == {"admin", "shop1"}
-    assert entries["shop1"] == {"id": "shop1", "name": "Shop shop1", "deleted": False,
-                                "payment_targets": [], "website": "https://s.example"}
+    shop1 = entries["shop1"]
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{52}", shop1.pop("merchant_pub"))
+    assert shop1 == {"id": "shop1", "name": "Shop shop1", "deleted": False,
+                     "payment_targets": [], "website": "https://s.example"}
 
 
 def test_get_unknown_instance_is_404(client, admin_headers):

@@ -12,7 +12,8 @@ SCOPES = sorted(auth.SCOPES) + [s + ":refreshable" for s in sorted(auth.SCOPES)]
 
 #: A value for each kind of path argument (none of them names an existing row).
 ARGUMENTS = {"product_id": "no-such-product", "category_id": "424242", "order_id": "no-order",
-             "lock_uuid": "no-such-cart", "serial": "424242", "instance_id_": "no-such-shop"}
+             "lock_uuid": "no-such-cart", "serial": "424242", "instance_id_": "no-such-shop",
+             "h_wire": "0" * 103}
 
 
 def _routes(app):
@@ -32,6 +33,28 @@ def _counts(db):
     tables = [r["tablename"] for r in db.execute(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'inventory' ORDER BY 1")]
     return {t: db.execute(f"SELECT count(*) AS n FROM {t}").fetchone()["n"] for t in tables}
+
+
+def test_permission_names_and_scopes_are_the_documented_ones():
+    assert auth.ALL_PERMISSIONS == {
+        "products-read", "products-write", "products-lock", "categories-read",
+        "categories-write", "orders-read", "orders-write", "orders-refund", "instances-read",
+        "instances-write", "instances-auth-write", "tokens-read", "tokens-write",
+        "accounts-read", "accounts-write", "token-refresh"}
+    # readonly: every *-read and nothing else; all (write): everything but refreshing.
+    assert auth.permissions("readonly") == {p for p in auth.ALL_PERMISSIONS
+                                            if p.endswith("-read")}
+    assert auth.permissions("all") == auth.permissions("write") == \
+        auth.ALL_PERMISSIONS - {"token-refresh"}
+    assert auth.permissions("order-simple") == {"orders-read", "orders-write"}
+    assert auth.permissions("order-pos") == {"orders-read", "orders-write", "products-read",
+                                             "products-lock"}
+    assert auth.permissions("order-mgmt") == {"orders-read", "orders-write", "orders-refund"}
+    assert auth.permissions("order-full") == (auth.permissions("order-pos")
+                                              | auth.permissions("order-mgmt"))
+    for scope in auth.SCOPES:
+        assert auth.permissions(scope + ":refreshable") == \
+            auth.permissions(scope) | {"token-refresh"}
 
 
 def test_every_permission_is_needed_somewhere(app):

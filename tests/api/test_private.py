@@ -49,8 +49,7 @@ def test_patch_private_malformed_is_400(client, admin_headers, db):
     ({"website": "a\u0000"}, "website"),
     ({"address": {"town": "a\u0000"}}, "address"),
     ({"jurisdiction": {"\u0000": "x"}}, "jurisdiction"),
-    ({"default_wire_transfer_delay": {"d_us": 5, "note": "\u0000"}},
-     "default_wire_transfer_delay"),
+    ({"default_wire_transfer_delay": {"d_us": "\u0000"}}, "default_wire_transfer_delay"),
 ])
 def test_patch_private_unstorable_text_is_400(client, admin_headers, db, body, field):
     # PostgreSQL cannot store NUL or unpaired surrogates: a 400, never a 500.
@@ -83,7 +82,9 @@ def test_password_change_revokes_every_token(client, admin_headers, db):
 @pytest.mark.parametrize("body, code, field", [
     ({"method": "token"}, 25, "password"),
     ({"password": "x"}, 25, "method"),
-    ({"method": "external", "password": "x"}, 26, "method"),
+    ({"method": "bogus", "password": "x"}, 26, "method"),
+    ({"method": "token", "token": "no-prefix"}, 26, "token"),
+    ({"method": "token", "token": "secret-token:"}, 26, "token"),
     ({"method": "token", "password": ""}, 26, "password"),
     ({"method": "token", "password": 5}, 26, "password"),
     ({"method": "token", "password": "\ud800"}, 26, "password"),
@@ -111,10 +112,11 @@ def test_unknown_instance_is_404_without_credentials(client):
 SCOPES = sorted(auth.SCOPES) + [s + ":refreshable" for s in sorted(auth.SCOPES)]
 
 ENDPOINTS = {
-    "instances-read": [("get", "/private", None), ("get", "/private/tokens", None)],
-    "instances-write": [("patch", "/private", {"email": "x@example.com"}),
-                        ("post", "/private/auth", {"method": "token", "password": "np"}),
-                        ("delete", "/private/tokens/{serial}", None)],
+    "instances-read": [("get", "/private", None)],
+    "tokens-read": [("get", "/private/tokens", None)],
+    "instances-write": [("patch", "/private", {"email": "x@example.com"})],
+    "instances-auth-write": [("post", "/private/auth", {"method": "token", "password": "np"})],
+    "tokens-write": [("delete", "/private/tokens/{serial}", None)],
 }
 
 

@@ -21,7 +21,9 @@ def test_basic_auth_obtains_token_stored_as_hash_only(client, db):
                            json={"scope": "readonly", "description": "pos terminal"})
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
-    assert set(body) == {"access_token", "scope", "expiration", "refreshable"}
+    assert set(body) == {"token", "access_token", "scope", "expiration", "refreshable"}
+    # "token" is today's name of the secret; "access_token" the one before v19.
+    assert body["token"] == body["access_token"]
     assert body["access_token"].startswith("secret-token:")
     assert body["scope"] == "readonly" and body["refreshable"] is False
     # Default duration: one day.

@@ -22,7 +22,7 @@ def test_list_shows_tokens_without_secrets(client, db):
     assert resp.status_code == 200
     tokens = resp.get_json()["tokens"]
     assert len(tokens) == 2
-    first, second = tokens
+    second, first = tokens  # newest first
     assert first == {"serial": first["serial"], "scope": "order-pos:refreshable",
                      "refreshable": True, "creation_time": {"t_s": T0},
                      "expiration": {"t_s": T0 + 3600}, "description": "till 1"}
@@ -50,7 +50,9 @@ def test_list_pagination(client):
         _new(client)
     all_serials = [t["serial"] for t in
                    client.get("/private/tokens", headers=viewer).get_json()["tokens"]]
-    assert all_serials == sorted(all_serials) and len(all_serials) == 5
+    # Without a limit: the newest 20, newest first (limit -20, as documented).
+    assert all_serials == sorted(all_serials, reverse=True) and len(all_serials) == 5
+    all_serials.reverse()
     page = client.get(f"/private/tokens?limit=2&offset={all_serials[1]}", headers=viewer)
     assert [t["serial"] for t in page.get_json()["tokens"]] == all_serials[2:4]
     page = client.get("/private/tokens?limit=-2", headers=viewer)
