@@ -47,6 +47,10 @@ class ErrorCode(enum.Enum):
     MERCHANT_GENERIC_UNAUTHORIZED = (2015, 401, "Missing or invalid credentials.")
     MERCHANT_GENERIC_ACCOUNT_UNKNOWN = (2022, 404, "The bank account is unknown.")
     MERCHANT_GENERIC_H_WIRE_MALFORMED = (2023, 400, "The wire hash is malformed.")
+    MERCHANT_GENERIC_PRODUCT_GROUP_UNKNOWN = (2034, 404, "The product group is unknown.")
+    MERCHANT_GENERIC_MONEY_POT_UNKNOWN = (2035, 404, "The money pot is unknown.")
+    MERCHANT_GENERIC_UNIT_UNKNOWN = (2037, 404, "The unit is unknown.")
+    MERCHANT_GENERIC_UNIT_BUILTIN = (2038, 409, "The unit is built in: it cannot be created, renamed or deleted.")
     MERCHANT_POST_ORDERS_ID_PAY_OFFER_EXPIRED = (2161, 410, "The payment is too late: the pay deadline passed and the stock is gone.")
     MERCHANT_PRIVATE_POST_ORDERS_ALREADY_EXISTS = (2503, 409, "An order with this id exists with other details.")
     MERCHANT_PRIVATE_DELETE_ORDERS_AWAITING_PAYMENT = (2520, 409, "The order is awaiting payment and cannot be deleted.")
@@ -59,9 +63,11 @@ class ErrorCode(enum.Enum):
     MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_LOST_REDUCED = (2660, 409, "total_lost would decrease.")
     MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_LOST_EXCEEDS_STOCKS = (2661, 400, "total_lost exceeds stock minus sold.")
     MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_STOCKED_REDUCED = (2662, 409, "total_stock would decrease.")
-    MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_SOLD_REDUCED = (2663, 409, "total_sold would decrease.")
     MERCHANT_PRIVATE_POST_PRODUCTS_LOCK_INSUFFICIENT_STOCKS = (2670, 410, "Not enough unlocked stock.")
     MERCHANT_PRIVATE_DELETE_PRODUCTS_CONFLICTING_LOCK = (2680, 409, "The product is locked and cannot be deleted.")
+    MERCHANT_PRIVATE_PRODUCT_GROUP_CONFLICTING_NAME = (2790, 409, "A product group with this name exists.")
+    MERCHANT_PRIVATE_MONEY_POT_CONFLICTING_NAME = (2795, 409, "A money pot with this name exists.")
+    MERCHANT_PRIVATE_MONEY_POT_CONFLICTING_TOTAL = (2796, 409, "The money pot does not hold the expected totals.")
     # Extensions of taler-inventory (see doc/errors.rst): 10100-10349, above every
     # range Taler has allocated (its codes end below 10000).
     INVENTORY_UNSUPPORTED_MEDIA_TYPE = (10101, 415, "The request body must be JSON (Content-Type: application/json).")

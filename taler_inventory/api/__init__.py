@@ -12,8 +12,8 @@ from flask import g, request
 
 from .. import webui
 from ..errors import ErrorCode, TalerError
-from . import (accounts, categories, config, instance, locks, management, orders, pos,
-               products, tokens)
+from . import (accounts, categories, config, groups, instance, locks, management, orders,
+               pos, pots, products, tokens, units)
 from .common import ADMIN_INSTANCE, empty_response
 
 INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]+$")
@@ -21,7 +21,8 @@ ALIAS_PATH = re.compile(r"^/instances/(admin|default)(/.*)?$")
 
 ROOT_BLUEPRINTS = (config.root_bp, management.bp)
 INSTANCE_BLUEPRINTS = (config.bp, instance.bp, tokens.bp, accounts.bp, products.bp,
-                       categories.bp, pos.bp, locks.bp, orders.bp, webui.bp)
+                       categories.bp, pos.bp, locks.bp, orders.bp, webui.bp,
+                       units.bp, groups.bp, pots.bp)
 
 
 def register(app):

@@ -7,7 +7,7 @@ from ..errors import ErrorCode, TalerError
 from ..schemas.categories import (CategoryCreatedSchema, CategoryCreateSchema,
                                   CategoryListSchema, CategoryPatchSchema,
                                   CategoryProductListSchema)
-from .common import endpoint
+from .common import endpoint, path_serial
 
 bp = Blueprint("categories", __name__)
 
@@ -16,10 +16,7 @@ E = ErrorCode
 
 def category_serial(text: str) -> int:
     """The category id of the URL: a positive integer (else 400/26)."""
-    if not (text.isascii() and text.isdigit() and len(text) <= 18):
-        raise TalerError(E.GENERIC_PARAMETER_MALFORMED, "category_id",
-                         parameter="category_id")
-    return int(text)
+    return path_serial(text, "category_id")
 
 
 def unknown(category_id):

@@ -296,6 +296,13 @@ def require_instance():
     return row
 
 
+def path_serial(text: str, name: str) -> int:
+    """A numeric id of the URL (category, group, pot): digits, else 400/26 naming ``name``."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        raise TalerError(ErrorCode.GENERIC_PARAMETER_MALFORMED, name, parameter=name)
+    return int(text)
+
+
 # -- request bodies ---------------------------------------------------------------
 
 def raw_body() -> bytes:

@@ -19,26 +19,33 @@ E = ErrorCode
 _ERRORS = {
     Status.UNKNOWN: E.MERCHANT_GENERIC_PRODUCT_UNKNOWN,
     Status.CATEGORY_UNKNOWN: E.MERCHANT_GENERIC_CATEGORY_UNKNOWN,
+    Status.GROUP_UNKNOWN: E.MERCHANT_GENERIC_PRODUCT_GROUP_UNKNOWN,
+    Status.POT_UNKNOWN: E.MERCHANT_GENERIC_MONEY_POT_UNKNOWN,
     Status.CONFLICT: E.MERCHANT_PRIVATE_POST_PRODUCTS_CONFLICT_PRODUCT_EXISTS,
     Status.STOCK_REDUCED: E.MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_STOCKED_REDUCED,
-    Status.SOLD_REDUCED: E.MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_SOLD_REDUCED,
     Status.LOST_REDUCED: E.MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_LOST_REDUCED,
     Status.LOST_EXCEEDS_STOCK: E.MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_LOST_EXCEEDS_STOCKS,
-    Status.SOLD_EXCEEDS_HELD: E.MERCHANT_PRIVATE_POST_PRODUCTS_LOCK_INSUFFICIENT_STOCKS,
     Status.PRECISION: E.GENERIC_PARAMETER_MALFORMED,
     Status.LOCKED: E.MERCHANT_PRIVATE_DELETE_PRODUCTS_CONFLICTING_LOCK,
 }
 
 _HINTS = {
-    Status.SOLD_EXCEEDS_HELD: "total_sold would include units held by locks or unpaid orders.",
-    Status.PRECISION: "A quantity has more fraction digits than the product allows.",
+    # Worded like a 400 of the schemas (field and reason), as it is one.
+    Status.PRECISION: E.GENERIC_PARAMETER_MALFORMED.hint
+    + " {field}: has more fraction digits than the product allows.",
 }
+
+#: Failures about a field of the request name it in ``parameter`` too.
+_NAMES_FIELD = (Status.CATEGORY_UNKNOWN, Status.GROUP_UNKNOWN, Status.POT_UNKNOWN,
+                Status.PRECISION)
 
 
 def fail(status: Status, detail: str, field: str | None = None):
     """Raise the Taler error of a failed product operation; ``field`` names the culprit."""
     extra = {"parameter": field} if field is not None else {}
-    raise TalerError(_ERRORS[status], field or detail, hint=_HINTS.get(status), **extra)
+    hint = _HINTS.get(status)
+    raise TalerError(_ERRORS[status], field or detail,
+                     hint=hint.format(field=field) if hint else None, **extra)
 
 
 def instance_serial() -> int:
@@ -53,26 +60,26 @@ def known_shape(product_id: str):
 
 @bp.post("/private/products")
 @endpoint(permission="products-write", body=ProductAddDetailSchema, status=204,
-          errors=(E.MERCHANT_GENERIC_CATEGORY_UNKNOWN,
+          errors=(E.MERCHANT_GENERIC_CATEGORY_UNKNOWN, E.MERCHANT_GENERIC_PRODUCT_GROUP_UNKNOWN,
+                  E.MERCHANT_GENERIC_MONEY_POT_UNKNOWN,
                   E.MERCHANT_PRIVATE_POST_PRODUCTS_CONFLICT_PRODUCT_EXISTS))
 def private_post_products(body):
     """Create a product (the same product again: 204)."""
     stock = body["total_stock"]
     if stock is not None and body.get("total_sold", 0) + body.get("total_lost", 0) > stock:
         fail(Status.LOST_EXCEEDS_STOCK, body["product_id"], "unit_total_lost")
-    status = get_db().run(products_db.insert_product, instance_serial(), body, now_us())
+    status, field = get_db().run(products_db.insert_product, instance_serial(), body, now_us())
     if status not in (Status.CREATED, Status.OK):
-        # Like a PATCH, an unknown category names the field.
-        fail(status, body["product_id"],
-             "categories" if status is Status.CATEGORY_UNKNOWN else None)
+        fail(status, body["product_id"], field if status in _NAMES_FIELD else None)
 
 
 @bp.get("/private/products")
 @endpoint(permission="products-read", query=ProductListQuerySchema, response=ProductListSchema)
 def private_get_products(args):
-    """List product ids, ``limit`` after the serial ``offset`` (negative: before it)."""
+    """List product ids, ``limit`` after the serial ``offset`` (negative: before it),
+    optionally only those matching the filters."""
     rows = get_db().run(products_db.list_products, instance_serial(), args["limit"],
-                        args.get("offset"))
+                        args.get("offset"), args)
     return {"products": rows}
 
 
@@ -91,9 +98,10 @@ def private_get_products_id(product_id):
 @bp.patch("/private/products/<product_id>")
 @endpoint(permission="products-write", body=ProductPatchDetailSchema, status=204,
           errors=(E.MERCHANT_GENERIC_PRODUCT_UNKNOWN, E.MERCHANT_GENERIC_CATEGORY_UNKNOWN,
+                  E.MERCHANT_GENERIC_PRODUCT_GROUP_UNKNOWN, E.MERCHANT_GENERIC_MONEY_POT_UNKNOWN,
                   E.MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_STOCKED_REDUCED,
-                  E.MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_LOST_EXCEEDS_STOCKS,
-                  E.MERCHANT_PRIVATE_POST_PRODUCTS_LOCK_INSUFFICIENT_STOCKS))
+                  E.MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_LOST_REDUCED,
+                  E.MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_LOST_EXCEEDS_STOCKS))
 def private_patch_products_id(product_id, body):
     """Change a product; absent fields stay, counters never decrease."""
     known_shape(product_id)
@@ -108,7 +116,8 @@ def private_patch_products_id(product_id, body):
           errors=(E.MERCHANT_GENERIC_PRODUCT_UNKNOWN,
                   E.MERCHANT_PRIVATE_DELETE_PRODUCTS_CONFLICTING_LOCK))
 def private_delete_products_id(product_id, args):
-    """Delete a product; while it is held only with ``?force=yes``."""
+    """Delete a product; while it is held only with ``?force=yes`` (any other value of
+    ``force`` is the default, as in Taler)."""
     known_shape(product_id)
     status = get_db().run(products_db.delete_product, instance_serial(), product_id,
                           now_us(), force=args["force"] == "yes")

@@ -8,13 +8,17 @@ import enum
 
 from psycopg.types.json import Jsonb
 
-from ..schemas.products import excess_precision, precision_of, with_base_price
+from ..schemas.products import (excess_precision, precision_of, resolve_precision,
+                                with_base_price)
+from .paging import page
+from .units import unit_policy
 
 #: The columns of a product's details; ``%(now)s`` must be bound.
 DETAIL_COLUMNS = """p.product_serial, p.product_id, p.product_name, p.description,
     p.description_i18n, p.unit, p.unit_allow_fraction, p.unit_precision_level,
     p.unit_price, p.image, p.taxes, p.address, p.next_restock, p.minimum_age,
     p.unit_minimum_quantity, p.total_stock, p.total_sold, p.total_lost, p.reserved,
+    p.product_group_serial, p.money_pot_serial, p.price_is_net,
     GREATEST(0, p.reserved - COALESCE(
       (SELECT sum(h.quantity) FROM holds h
         WHERE h.product_serial = p.product_serial AND h.expiration <= %(now)s), 0)) AS locked,
@@ -25,7 +29,10 @@ DETAIL_COLUMNS = """p.product_serial, p.product_id, p.product_name, p.descriptio
 #: Request keys stored as columns of the same name (JSON ones are wrapped).
 _PLAIN = ("product_name", "description", "unit", "unit_allow_fraction",
           "unit_precision_level", "image", "next_restock", "minimum_age",
-          "total_stock", "total_sold", "total_lost")
+          "total_stock", "total_sold", "total_lost", "price_is_net")
+#: Request keys stored under another column name.
+_RENAMED = {"product_group_id": "product_group_serial", "money_pot_id": "money_pot_serial",
+            "minimum_quantity": "unit_minimum_quantity"}
 _JSON = ("description_i18n", "taxes", "address")
 
 
@@ -36,12 +43,12 @@ class Status(enum.Enum):
     CREATED = "created"
     UNKNOWN = "unknown"
     CATEGORY_UNKNOWN = "category_unknown"
+    GROUP_UNKNOWN = "group_unknown"
+    POT_UNKNOWN = "pot_unknown"
     CONFLICT = "conflict"
     STOCK_REDUCED = "stock_reduced"
-    SOLD_REDUCED = "sold_reduced"
     LOST_REDUCED = "lost_reduced"
     LOST_EXCEEDS_STOCK = "lost_exceeds_stock"
-    SOLD_EXCEEDS_HELD = "sold_exceeds_held"
     PRECISION = "precision"
     LOCKED = "locked"
 
@@ -52,8 +59,7 @@ def _columns(product: dict) -> dict:
     cols.update({k: Jsonb(product[k]) for k in _JSON if k in product})
     if "unit_price" in product:
         cols["unit_price"] = Jsonb([str(a) for a in product["unit_price"]])
-    if "minimum_quantity" in product:
-        cols["unit_minimum_quantity"] = product["minimum_quantity"]
+    cols.update({column: product[key] for key, column in _RENAMED.items() if key in product})
     return cols
 
 
@@ -69,6 +75,25 @@ def _categories_exist(conn, instance_serial: int, categories: list[int]) -> bool
     return len(rows) == len(categories)
 
 
+def _references_unknown(conn, instance_serial: int, product: dict):
+    """(Status, field) of the first category, group or pot not of the instance, or None.
+
+    The rows found are kept (KEY SHARE) until commit, so they cannot vanish before
+    the product refers to them.
+    """
+    if "categories" in product and not _categories_exist(conn, instance_serial,
+                                                         product["categories"]):
+        return Status.CATEGORY_UNKNOWN, "categories"
+    for key, table, column, status in (
+            ("product_group_id", "product_groups", "group_serial", Status.GROUP_UNKNOWN),
+            ("money_pot_id", "money_pots", "pot_serial", Status.POT_UNKNOWN)):
+        if product.get(key) is not None and conn.execute(
+                f"""SELECT 1 FROM {table} WHERE instance_serial = %s AND {column} = %s
+                     FOR KEY SHARE""", (instance_serial, product[key])).fetchone() is None:
+            return status, key
+    return None
+
+
 def _set_categories(conn, instance_serial, product_serial, categories, *, replace):
     if replace:
         conn.execute("DELETE FROM product_categories WHERE product_serial = %s",
@@ -80,12 +105,15 @@ def _set_categories(conn, instance_serial, product_serial, categories, *, replac
             (product_serial, instance_serial, categories))
 
 
-def _same_product(row, product: dict) -> bool:
+def _same_product(row, product: dict, derived=()) -> bool:
     """Whether an existing product has the details a creation request asks for.
 
-    The counters sold and lost move with business, so they only count if sent.
+    The counters sold and lost move with business, so they only count if sent; so
+    do the ``derived`` columns (taken from the unit, whose settings may change).
     """
     wanted = _columns(product)
+    for column in derived:
+        wanted.pop(column, None)
     for column, value in wanted.items():
         stored = row[column]
         if isinstance(value, Jsonb):
@@ -95,11 +123,23 @@ def _same_product(row, product: dict) -> bool:
     return row["categories"] == product["categories"]
 
 
-def insert_product(conn, instance_serial: int, product: dict, now: int) -> Status:
-    """Create a product; CREATED, OK (identical one exists), CONFLICT, CATEGORY_UNKNOWN."""
+def insert_product(conn, instance_serial: int, product: dict, now: int):
+    """Create a product; return (Status, field or None).
+
+    CREATED, OK (an identical one exists), CONFLICT, PRECISION (a quantity finer than
+    the product allows), or the unknown category, group or pot.  Fractions and
+    precision the request leaves out come from the product's unit.
+    """
     with conn.transaction():
-        if not _categories_exist(conn, instance_serial, product["categories"]):
-            return Status.CATEGORY_UNKNOWN
+        derived = [k for k in ("unit_allow_fraction", "unit_precision_level")
+                   if k not in product]
+        resolve_precision(product, unit_policy(conn, instance_serial, product["unit"]))
+        field = excess_precision(product, product["unit_precision_level"])
+        if field is not None:
+            return Status.PRECISION, field
+        problem = _references_unknown(conn, instance_serial, product)
+        if problem is not None:
+            return problem
         cols = _columns(product)
         cols["instance_serial"] = instance_serial
         cols["product_id"] = product["product_id"]
@@ -112,9 +152,10 @@ def insert_product(conn, instance_serial: int, product: dict, now: int) -> Statu
         if row is not None:
             _set_categories(conn, instance_serial, row["product_serial"],
                             product["categories"], replace=False)
-            return Status.CREATED
+            return Status.CREATED, None
         existing = lookup_product(conn, instance_serial, product["product_id"], now)
-        return Status.OK if _same_product(existing, product) else Status.CONFLICT
+        same = _same_product(existing, product, derived)
+        return (Status.OK if same else Status.CONFLICT), None
 
 
 def lookup_product(conn, instance_serial: int, product_id: str, now: int):
@@ -125,19 +166,45 @@ def lookup_product(conn, instance_serial: int, product_id: str, now: int):
         {"instance": instance_serial, "id": product_id, "now": now}).fetchone()
 
 
-def list_products(conn, instance_serial: int, limit: int, offset: int | None):
+def like_pattern(text: str) -> str:
+    """An ILIKE pattern matching ``text`` anywhere, its wildcards taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+#: Filter of GET /private/products -> its condition on ``p`` (trigram- or B-tree-indexed).
+_FILTERS = {
+    "name_filter": "p.product_name ILIKE %(name_filter)s",
+    "description_filter": "p.description ILIKE %(description_filter)s",
+    "category_filter": """p.product_serial IN (
+        SELECT pc.product_serial FROM categories c
+          JOIN product_categories pc ON pc.category_serial = c.category_serial
+         WHERE c.instance_serial = %(instance)s AND c.name ILIKE %(category_filter)s)""",
+    "product_group_serial": "p.product_group_serial = %(product_group_serial)s",
+}
+
+
+def list_products_query(instance_serial: int, limit: int, offset: int | None,
+                        filters: dict) -> tuple[str, dict]:
+    """The SQL and parameters of one page of product ids, filtered."""
+    p = page("p.product_serial", limit, offset)
+    params = dict(p.params, instance=instance_serial)
+    conditions = ["p.instance_serial = %(instance)s", p.condition]
+    for name, condition in _FILTERS.items():
+        if filters.get(name) is not None:
+            conditions.append(condition)
+            value = filters[name]
+            params[name] = value if name == "product_group_serial" else like_pattern(value)
+    sql = (f"SELECT p.product_id, p.product_serial FROM products p"
+           f" WHERE {' AND '.join(conditions)} {p.order}")
+    return sql, params
+
+
+def list_products(conn, instance_serial: int, limit: int, offset: int | None,
+                  filters: dict | None = None):
     """Product ids and serials after ``offset`` (before it when ``limit`` < 0)."""
-    if limit >= 0:
-        return conn.execute(
-            """SELECT product_id, product_serial FROM products
-                WHERE instance_serial = %s AND product_serial > %s
-                ORDER BY product_serial LIMIT %s""",
-            (instance_serial, 0 if offset is None else offset, limit)).fetchall()
-    return conn.execute(
-        """SELECT product_id, product_serial FROM products
-            WHERE instance_serial = %s AND product_serial < %s
-            ORDER BY product_serial DESC LIMIT %s""",
-        (instance_serial, 2**63 - 1 if offset is None else offset, -limit)).fetchall()
+    sql, params = list_products_query(instance_serial, limit, offset, filters or {})
+    return conn.execute(sql, params).fetchall()
 
 
 def _precision(row, changes: dict) -> int:
@@ -155,23 +222,18 @@ def _check_update(row, changes: dict, precision: int):
     """Validate a patch against the locked row; (status, field) or None if fine."""
     old_stock = row["total_stock"]
     stock = changes.get("total_stock", old_stock)
-    sold = changes.get("total_sold", row["total_sold"])
+    sold = row["total_sold"]  # a patch never sets it (orders do)
     lost = changes.get("total_lost", row["total_lost"])
     if "total_stock" in changes and stock is not None and (
             old_stock is None or stock < old_stock):
         return Status.STOCK_REDUCED, "unit_total_stock"
-    if sold < row["total_sold"]:
-        return Status.SOLD_REDUCED, "unit_total_sold"
     if lost < row["total_lost"]:
         return Status.LOST_REDUCED, "unit_total_lost"
-    # Checked when the patch records more sold or lost units: a loss may have
-    # oversubscribed holds that were paid since (sold + lost > stock), and then
-    # editing other fields or raising the stock must still work.
-    if stock is not None and sold + lost > stock and (
-            sold != row["total_sold"] or lost != row["total_lost"]):
+    # Checked when the patch records more lost units: a loss may have oversubscribed
+    # holds that were paid since (sold + lost > stock), and then editing other fields
+    # or raising the stock must still work.
+    if stock is not None and sold + lost > stock and lost != row["total_lost"]:
         return Status.LOST_EXCEEDS_STOCK, "unit_total_lost"
-    if stock is not None and sold + row["reserved"] > stock:
-        return Status.SOLD_EXCEEDS_HELD, "unit_total_sold"
     field = excess_precision(changes, precision)
     if field is None and excess_precision(
             {"total_stock": stock, "total_sold": sold, "total_lost": lost,
@@ -194,9 +256,9 @@ def update_product(conn, instance_serial: int, product_id: str, changes: dict, n
                   FOR NO KEY UPDATE""", (instance_serial, product_id)).fetchone()
         if row is None:
             return Status.UNKNOWN, None
-        if "categories" in changes and not _categories_exist(
-                conn, instance_serial, changes["categories"]):
-            return Status.CATEGORY_UNKNOWN, "categories"
+        problem = _references_unknown(conn, instance_serial, changes)
+        if problem is not None:
+            return problem
         precision = _precision(row, changes)
         problem = _check_update(row, changes, precision)
         if problem is not None:

@@ -212,3 +212,9 @@ class PageQuerySchema(BaseSchema):
 
     limit = QueryInteger(load_default=20, validate=validate.Range(min=-1000, max=1000))
     offset = QueryInteger(validate=validate.Range(min=0, max=2**63 - 1))
+
+
+class NewestFirstPageQuerySchema(PageQuerySchema):
+    """Paging whose default is the newest 20 (``limit=-20``), as Taler's groups and pots."""
+
+    limit = QueryInteger(load_default=-20, validate=validate.Range(min=-1000, max=1000))

@@ -13,8 +13,8 @@ from marshmallow import ValidationError, fields, post_load, validate
 from .. import quantity as q
 from ..amount import Amount
 from .common import (AmountField, BaseSchema, DecimalQuantity, JsonObject, LegacyQuantity,
-                     PageQuerySchema, StrictBoolean, StrictInteger, Text, Timestamp,
-                     merge_quantity)
+                     PageQuerySchema, QueryInteger, StrictBoolean, StrictInteger, Text,
+                     Timestamp, merge_quantity)
 
 PRODUCT_ID = [validate.Length(min=1, max=128),
               validate.Regexp(r"^[^/]*$", error="must not contain '/'")]
@@ -38,6 +38,22 @@ def with_base_price(prices: list[str], base: Amount) -> list[str]:
     """A stored price list with a new base price (first), other currencies kept."""
     rest = [p for p in prices[1:] if Amount.parse(p).currency != base.currency]
     return [str(base)] + rest
+
+
+def resolve_precision(product: dict, policy: tuple[bool, int]) -> None:
+    """Set fractions and precision of a new product: what it says, else its unit's.
+
+    ``policy`` is (fractions allowed, precision) of the product's unit.  An explicit
+    precision counts only with fractions; fractions allowed without a precision of
+    their own take the unit's, or the default where the unit has none.
+    """
+    unit_allow, unit_level = policy
+    allow = product.get("unit_allow_fraction", unit_allow)
+    level = product.get("unit_precision_level")
+    if level is None and unit_allow:
+        level = unit_level
+    product["unit_allow_fraction"] = allow
+    product["unit_precision_level"] = precision_of(allow, level)
 
 
 def excess_precision(values: dict, precision: int) -> str | None:
@@ -73,6 +89,10 @@ class ProductFieldsSchema(BaseSchema):
                              validate=validate.Length(max=1024))
     next_restock = Timestamp()
     minimum_age = StrictInteger(validate=validate.Range(min=0, max=2**31 - 1))
+    # 0 means "none" (JSON null means "not sent"), so a patch can clear them.
+    product_group_id = StrictInteger(validate=validate.Range(min=0, max=2**63 - 1))
+    money_pot_id = StrictInteger(validate=validate.Range(min=0, max=2**63 - 1))
+    price_is_net = StrictBoolean()
     unit_total_stock = DecimalQuantity(allow_unlimited=True)
     total_stock = LegacyQuantity(allow_unlimited=True)
     unit_total_sold = DecimalQuantity()
@@ -105,6 +125,9 @@ class ProductFieldsSchema(BaseSchema):
             data["categories"] = sorted(set(data["categories"]))
         if "taxes" in data:
             data["taxes"] = [{"name": t["name"], "tax": str(t["tax"])} for t in data["taxes"]]
+        for key in ("product_group_id", "money_pot_id"):
+            if data.get(key) == 0:
+                data[key] = None
         return data
 
 
@@ -136,9 +159,6 @@ class ProductAddDetailSchema(ProductFieldsSchema):
             raise ValidationError("Missing data for required field.", "unit_total_stock")
         data.setdefault("product_name", data["product_id"])
         data.setdefault("description_i18n", {})
-        data["unit_allow_fraction"] = allow = data.get("unit_allow_fraction", False)
-        data["unit_precision_level"] = precision = precision_of(
-            allow, data.get("unit_precision_level"))
         data.setdefault("image", "")
         data.setdefault("taxes", [])
         data.setdefault("address", {})
@@ -146,10 +166,11 @@ class ProductAddDetailSchema(ProductFieldsSchema):
         data.setdefault("next_restock", None)
         data.setdefault("minimum_age", None)
         data.setdefault("minimum_quantity", Decimal(0))
-        field = excess_precision(data, precision)
-        if field is not None:
-            raise ValidationError(f"has more fraction digits than the product allows"
-                                  f" ({precision})", field)
+        data.setdefault("product_group_id", None)
+        data.setdefault("money_pot_id", None)
+        data.setdefault("price_is_net", False)
+        # Fractions and precision default to the unit's (resolve_precision), which
+        # the database knows.
         return data
 
 
@@ -157,8 +178,13 @@ class ProductPatchDetailSchema(ProductFieldsSchema):
     """``PATCH /private/products/$ID``: absent fields stay as they are.
 
     A legacy ``price`` without ``unit_price`` (key ``base_price``) replaces the base
-    price only: the prices in other currencies stay.
+    price only: the prices in other currencies stay.  Like Taler's ProductPatchDetail
+    it has no ``total_sold``: sales are recorded by orders, so a client that sends
+    the counter back (as a sync does) is ignored rather than refused.
     """
+
+    class Meta(ProductFieldsSchema.Meta):
+        exclude = ("unit_total_sold", "total_sold")
 
 
 class ProductDetailSchema(BaseSchema):
@@ -178,6 +204,9 @@ class ProductDetailSchema(BaseSchema):
     categories = fields.List(fields.Integer())
     next_restock = Timestamp()
     minimum_age = fields.Integer()
+    product_group_id = fields.Integer()
+    money_pot_id = fields.Integer()
+    price_is_net = fields.Boolean()
     unit_total_stock = DecimalQuantity(allow_unlimited=True,
                                        metadata={"description": '"-1": unlimited'})
     total_stock = fields.Integer()
@@ -221,7 +250,12 @@ def product_detail(row, *, with_id=False) -> dict:
         "taxes": row["taxes"],
         "address": row["address"],
         "categories": row["categories"],
+        "price_is_net": row["price_is_net"],
     }
+    for key, column in (("product_group_id", "product_group_serial"),
+                        ("money_pot_id", "money_pot_serial")):
+        if row[column] is not None:
+            detail[key] = row[column]
     if row["next_restock"] is not None:
         detail["next_restock"] = row["next_restock"]
     if row["minimum_age"] is not None:
@@ -239,7 +273,16 @@ def product_detail(row, *, with_id=False) -> dict:
 
 
 class ProductListQuerySchema(PageQuerySchema):
-    """``GET /private/products``."""
+    """``GET /private/products``: a page, optionally filtered (all filters must match).
+
+    The text filters match case-insensitively anywhere in the name, the description
+    or the name of one of the product's categories.
+    """
+
+    category_filter = Text(validate=validate.Length(min=1, max=256))
+    name_filter = Text(validate=validate.Length(min=1, max=256))
+    description_filter = Text(validate=validate.Length(min=1, max=256))
+    product_group_serial = QueryInteger(validate=validate.Range(min=1, max=2**63 - 1))
 
 
 class ProductListEntrySchema(BaseSchema):
@@ -252,7 +295,9 @@ class ProductListSchema(BaseSchema):
 
 
 class ProductDeleteQuerySchema(BaseSchema):
-    force = fields.String(load_default="no", validate=validate.OneOf(["yes", "no"]))
+    """``?force=yes`` deletes a held product; any other value is the default (refuse)."""
+
+    force = fields.String(load_default="no")
 
 
 class PosCategorySchema(BaseSchema):

@@ -13,7 +13,8 @@ SCOPES = sorted(auth.SCOPES) + [s + ":refreshable" for s in sorted(auth.SCOPES)]
 #: A value for each kind of path argument (none of them names an existing row).
 ARGUMENTS = {"product_id": "no-such-product", "category_id": "424242", "order_id": "no-order",
              "lock_uuid": "no-such-cart", "serial": "424242", "instance_id_": "no-such-shop",
-             "h_wire": "0" * 103}
+             "h_wire": "0" * 103, "unit": "no-such-unit", "group_id": "424242",
+             "pot_id": "424242"}
 
 
 def _routes(app):
@@ -40,7 +41,8 @@ def test_permission_names_and_scopes_are_the_documented_ones():
         "products-read", "products-write", "products-lock", "categories-read",
         "categories-write", "orders-read", "orders-write", "orders-refund", "instances-read",
         "instances-write", "instances-auth-write", "tokens-read", "tokens-write",
-        "accounts-read", "accounts-write", "token-refresh"}
+        "accounts-read", "accounts-write", "units-read", "units-write", "groups-read",
+        "groups-write", "pots-read", "pots-write", "token-refresh"}
     # readonly: every *-read and nothing else; all (write): everything but refreshing.
     assert auth.permissions("readonly") == {p for p in auth.ALL_PERMISSIONS
                                             if p.endswith("-read")}

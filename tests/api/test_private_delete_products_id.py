@@ -3,6 +3,7 @@ import pytest
 
 from taler_inventory.timeutil import US_PER_S, now_us
 from tests import factories as f
+from tests.checks import assert_error
 
 HOUR = 3600 * US_PER_S
 
@@ -103,13 +104,16 @@ def test_force_without_holds_and_explicit_no(client, admin_headers, db):
     assert delete(client, admin_headers, "q", "?force=no").status_code == 409
 
 
-@pytest.mark.parametrize("query", ["?force=YES", "?force=1", "?force="])
-def test_bad_force_is_400(client, admin_headers, query):
-    f.create_product(client, admin_headers, "p")
-    resp = delete(client, admin_headers, "p", query)
-    assert (resp.status_code, resp.get_json()["code"]) == (400, 26)
-    assert resp.get_json()["parameter"] == "force"
-    f.product(client, admin_headers, "p")
+@pytest.mark.parametrize("query", ["?force=YES", "?force=1", "?force=", "?force=no"])
+def test_force_other_than_yes_is_the_default(client, admin_headers, db, query):
+    # Taler: "Any other value (or omitting the parameter) keeps the default behavior".
+    f.create_product(client, admin_headers, "held")
+    f.insert_hold(db, "held", 1, now_us() + HOUR)
+    f.create_product(client, admin_headers, "free")
+    assert_error(delete(client, admin_headers, "held", query), 409, 2680)
+    assert f.product(client, admin_headers, "held")["unit_total_locked"] == "1"
+    assert delete(client, admin_headers, "free", query).status_code == 204
+    assert client.get("/private/products/free", headers=admin_headers).status_code == 404
 
 
 def test_instances_are_isolated(client, admin_headers):

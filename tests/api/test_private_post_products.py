@@ -25,6 +25,7 @@ FULL = {
     "unit_total_sold": "2.5",
     "unit_total_lost": "0.25",
     "unit_minimum_quantity": "0.5",
+    "price_is_net": True,
 }
 
 
@@ -53,6 +54,7 @@ def test_every_field_round_trips(client, admin_headers, db):
         "taxes": [{"name": "VAT", "tax": "KUDOS:0.8"}],
         "address": {"country": "CH", "town_location": "Bern"},
         "categories": [],
+        "price_is_net": True,
         "next_restock": {"t_s": 1900000000},
         "minimum_age": 18,
         "unit_total_stock": "100.125", "total_stock": 100,
@@ -78,6 +80,8 @@ def test_minimal_legacy_product_gets_defaults(client, admin_headers):
     assert (detail["unit_total_sold"], detail["total_sold"]) == ("0", 0)
     assert (detail["unit_minimum_quantity"], detail["minimum_quantity"]) == ("0", 0)
     assert "next_restock" not in detail and "minimum_age" not in detail
+    assert detail["price_is_net"] is False
+    assert "product_group_id" not in detail and "money_pot_id" not in detail
 
 
 def test_nulls_mean_absent(client, admin_headers):

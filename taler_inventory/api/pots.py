@@ -1,0 +1,83 @@
+"""Money pots: ``[/instances/$I]/private/pots[/$POT_ID]``."""
+from flask import Blueprint, g
+
+from ..backenddb import pots as pots_db
+from ..backenddb.pots import Status
+from ..db import get_db
+from ..errors import ErrorCode, TalerError
+from ..schemas.common import NewestFirstPageQuerySchema
+from ..schemas.pots import (PotAddedResponseSchema, PotAddRequestSchema,
+                            PotDetailResponseSchema, PotModifyRequestSchema,
+                            PotsSummaryResponseSchema)
+from .common import endpoint, path_serial
+
+bp = Blueprint("pots", __name__)
+
+E = ErrorCode
+
+_ERRORS = {Status.UNKNOWN: E.MERCHANT_GENERIC_MONEY_POT_UNKNOWN,
+           Status.NAME_TAKEN: E.MERCHANT_PRIVATE_MONEY_POT_CONFLICTING_NAME,
+           Status.TOTALS_DIFFER: E.MERCHANT_PRIVATE_MONEY_POT_CONFLICTING_TOTAL}
+
+
+def fail(status: Status, detail: str):
+    raise TalerError(_ERRORS[status], detail)
+
+
+def pot_serial(text: str) -> int:
+    return path_serial(text, "pot_id")
+
+
+@bp.get("/private/pots")
+@endpoint(permission="pots-read", query=NewestFirstPageQuerySchema,
+          response=PotsSummaryResponseSchema)
+def private_get_pots(args):
+    """List pots with their totals, by default the newest 20 first."""
+    rows = get_db().run(pots_db.list_pots, g.instance["instance_serial"], args["limit"],
+                        args.get("offset"))
+    return {"pots": rows}
+
+
+@bp.post("/private/pots")
+@endpoint(permission="pots-write", body=PotAddRequestSchema, response=PotAddedResponseSchema,
+          errors=(E.MERCHANT_PRIVATE_MONEY_POT_CONFLICTING_NAME,))
+def private_post_pots(body):
+    """Create an empty pot and return its id."""
+    status, serial = get_db().run(pots_db.insert_pot, g.instance["instance_serial"], body)
+    if status is not Status.OK:
+        fail(status, body["pot_name"])
+    return {"pot_serial_id": serial}
+
+
+@bp.get("/private/pots/<pot_id>")
+@endpoint(permission="pots-read", response=PotDetailResponseSchema,
+          errors=(E.MERCHANT_GENERIC_MONEY_POT_UNKNOWN,))
+def private_get_pots_id(pot_id):
+    """Show a pot."""
+    row = get_db().run(pots_db.lookup_pot, g.instance["instance_serial"], pot_serial(pot_id))
+    if row is None:
+        fail(Status.UNKNOWN, pot_id)
+    return row
+
+
+@bp.patch("/private/pots/<pot_id>")
+@endpoint(permission="pots-write", body=PotModifyRequestSchema, status=204,
+          errors=(E.MERCHANT_GENERIC_MONEY_POT_UNKNOWN,
+                  E.MERCHANT_PRIVATE_MONEY_POT_CONFLICTING_NAME,
+                  E.MERCHANT_PRIVATE_MONEY_POT_CONFLICTING_TOTAL))
+def private_patch_pots_id(pot_id, body):
+    """Rename a pot, change its description, reset its totals if they are as expected."""
+    status = get_db().run(pots_db.update_pot, g.instance["instance_serial"],
+                          pot_serial(pot_id), body)
+    if status is not Status.OK:
+        fail(status, body["pot_name"] if status is Status.NAME_TAKEN else pot_id)
+
+
+@bp.delete("/private/pots/<pot_id>")
+@endpoint(permission="pots-write", status=204, errors=(E.MERCHANT_GENERIC_MONEY_POT_UNKNOWN,))
+def private_delete_pots_id(pot_id):
+    """Delete a pot; products that named it have no pot any more."""
+    status = get_db().run(pots_db.delete_pot, g.instance["instance_serial"],
+                          pot_serial(pot_id))
+    if status is not Status.OK:
+        fail(status, pot_id)

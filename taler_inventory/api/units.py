@@ -1,0 +1,85 @@
+"""Measurement units: ``[/instances/$I]/private/units[/$UNIT]``."""
+from flask import Blueprint, g
+
+from ..backenddb import units as units_db
+from ..backenddb.units import Status
+from ..db import get_db
+from ..errors import ErrorCode, TalerError
+from ..schemas.units import (MerchantUnitSchema, UnitAddRequestSchema, UnitListResponseSchema,
+                             UnitPatchRequestSchema)
+from .common import endpoint
+
+bp = Blueprint("units", __name__)
+
+E = ErrorCode
+
+
+def unknown(unit: str):
+    raise TalerError(E.MERCHANT_GENERIC_UNIT_UNKNOWN, unit[:128])
+
+
+def builtin(unit: str, field: str | None = None):
+    extra = {"parameter": field} if field else {}
+    raise TalerError(E.MERCHANT_GENERIC_UNIT_BUILTIN, field or unit[:128], **extra)
+
+
+def known_shape(unit: str):
+    """No unit holds a NUL (PostgreSQL cannot even compare one): unknown."""
+    if "\x00" in unit:
+        unknown(unit.replace("\x00", ""))
+
+
+@bp.get("/private/units")
+@endpoint(permission="units-read", response=UnitListResponseSchema)
+def private_get_units():
+    """List the units of the instance: the built-in ones and its own."""
+    return {"units": get_db().run(units_db.list_units, g.instance["instance_serial"])}
+
+
+@bp.post("/private/units")
+@endpoint(permission="units-write", body=UnitAddRequestSchema, status=204,
+          errors=(E.MERCHANT_GENERIC_UNIT_BUILTIN,))
+def private_post_units(body):
+    """Create a custom unit (an existing one is redefined and active again)."""
+    status = get_db().run(units_db.insert_unit, g.instance["instance_serial"], body)
+    if status is Status.BUILTIN:
+        builtin(body["unit"], "unit")
+
+
+@bp.get("/private/units/<unit>")
+@endpoint(permission="units-read", response=MerchantUnitSchema,
+          errors=(E.MERCHANT_GENERIC_UNIT_UNKNOWN,))
+def private_get_units_unit(unit):
+    """Show one unit."""
+    known_shape(unit)
+    row = get_db().run(units_db.lookup_unit, g.instance["instance_serial"], unit)
+    if row is None:
+        unknown(unit)
+    return row
+
+
+@bp.patch("/private/units/<unit>")
+@endpoint(permission="units-write", body=UnitPatchRequestSchema, status=204,
+          errors=(E.MERCHANT_GENERIC_UNIT_UNKNOWN, E.MERCHANT_GENERIC_UNIT_BUILTIN))
+def private_patch_units_unit(unit, body):
+    """Change a unit; of a built-in unit only fractions, precision and activity."""
+    known_shape(unit)
+    status, field = get_db().run(units_db.update_unit, g.instance["instance_serial"], unit,
+                                 body)
+    if status is Status.UNKNOWN:
+        unknown(unit)
+    if status is Status.BUILTIN:
+        builtin(unit, field)
+
+
+@bp.delete("/private/units/<unit>")
+@endpoint(permission="units-write", status=204,
+          errors=(E.MERCHANT_GENERIC_UNIT_UNKNOWN, E.MERCHANT_GENERIC_UNIT_BUILTIN))
+def private_delete_units_unit(unit):
+    """Delete a custom unit; built-in units stay."""
+    known_shape(unit)
+    status = get_db().run(units_db.delete_unit, g.instance["instance_serial"], unit)
+    if status is Status.UNKNOWN:
+        unknown(unit)
+    if status is Status.BUILTIN:
+        builtin(unit)

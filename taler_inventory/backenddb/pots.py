@@ -1,0 +1,86 @@
+"""Database operations on money pots."""
+import enum
+
+from psycopg import errors
+from psycopg.types.json import Jsonb
+
+from ..amount import Amount
+from .named import delete_named, write_named
+from .paging import page
+
+
+class Status(enum.Enum):
+    """Outcomes of pot operations, for the view to map onto HTTP."""
+
+    OK = "ok"
+    UNKNOWN = "unknown"
+    NAME_TAKEN = "name_taken"
+    TOTALS_DIFFER = "totals_differ"
+
+
+def insert_pot(conn, instance_serial: int, pot: dict):
+    """Create an empty pot; return (Status, its serial or None)."""
+    free, row = write_named(
+        conn, """INSERT INTO money_pots (instance_serial, pot_name, description)
+                 VALUES (%s, %s, %s) RETURNING pot_serial""",
+        (instance_serial, pot["pot_name"], pot["description"]))
+    return (Status.OK, row["pot_serial"]) if free else (Status.NAME_TAKEN, None)
+
+
+def list_pots(conn, instance_serial: int, limit: int, offset: int | None):
+    """One page of the instance's pots in serial order."""
+    p = page("pot_serial", limit, offset)
+    return conn.execute(
+        f"""SELECT pot_serial, pot_name, pot_totals FROM money_pots
+             WHERE instance_serial = %(instance)s AND {p.condition} {p.order}""",
+        dict(p.params, instance=instance_serial)).fetchall()
+
+
+def lookup_pot(conn, instance_serial: int, pot_serial: int):
+    """A pot's name, description and totals, or None."""
+    return conn.execute(
+        """SELECT pot_name, description, pot_totals FROM money_pots
+            WHERE instance_serial = %s AND pot_serial = %s""",
+        (instance_serial, pot_serial)).fetchone()
+
+
+def same_totals(stored: list[str], expected: list[str]) -> bool:
+    """Whether a pot holds ``expected``; a currency at zero counts as absent."""
+    def held(totals):
+        return {a.currency: a.value for a in map(Amount.parse, totals) if a.value}
+    return held(stored) == held(expected)
+
+
+def update_pot(conn, instance_serial: int, pot_serial: int, pot: dict) -> Status:
+    """Rename a pot, change its description and, if asked, reset its totals.
+
+    New totals replace the stored ones only if the pot holds the expected totals
+    (when the client sends them), checked under the pot's row lock.
+    """
+    try:
+        with conn.transaction():
+            row = conn.execute(
+                """SELECT pot_totals FROM money_pots
+                    WHERE instance_serial = %s AND pot_serial = %s FOR UPDATE""",
+                (instance_serial, pot_serial)).fetchone()
+            if row is None:
+                return Status.UNKNOWN
+            totals = row["pot_totals"]
+            if "new_pot_totals" in pot:
+                if "expected_pot_totals" in pot and not same_totals(
+                        totals, pot["expected_pot_totals"]):
+                    return Status.TOTALS_DIFFER
+                totals = pot["new_pot_totals"]
+            conn.execute(
+                """UPDATE money_pots SET pot_name = %s, description = %s, pot_totals = %s
+                    WHERE pot_serial = %s""",
+                (pot["pot_name"], pot["description"], Jsonb(totals), pot_serial))
+    except errors.UniqueViolation:
+        return Status.NAME_TAKEN
+    return Status.OK
+
+
+def delete_pot(conn, instance_serial: int, pot_serial: int) -> Status:
+    """Delete a pot; products that named it have no pot any more."""
+    found = delete_named(conn, "money_pots", "pot_serial", instance_serial, pot_serial)
+    return Status.OK if found else Status.UNKNOWN
