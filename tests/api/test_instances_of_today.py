@@ -309,6 +309,16 @@ def test_get_private_has_every_documented_field(client, admin_headers):
             "default_pay_delay", "default_refund_delay", "default_wire_transfer_delay",
             "default_wire_transfer_rounding_interval", "auth"} <= set(shown)
     assert "password" not in str(shown) and "merchant_priv" not in shown
+    assert "email_validated" not in shown and "phone_validated" not in shown
+
+
+def test_contacts_are_shown_as_not_validated(client, admin_headers):
+    _create(client, admin_headers, {"method": "token", "password": PW},
+            email="s@shop.example", phone_number="+41 79 000 00 00")
+    headers = factories.auth_headers(factories.token(client, "shop", PW))
+    shown = client.get("/instances/shop/private", headers=headers).get_json()
+    assert shown["email"] == "s@shop.example" and shown["email_validated"] is False
+    assert shown["phone_number"] == "+41 79 000 00 00" and shown["phone_validated"] is False
 
 
 def test_identical_creation_again_is_204_and_another_auth_method_is_409(client, admin_headers):

@@ -5,7 +5,7 @@
 -- resolves the instance and the token.  Hot endpoints call it first thing in
 -- their procedure, so a request costs one round trip instead of two.  The legacy
 -- form (the instance password as a bearer token) reaches here as the internal token
--- Python adopted it into (api/common.py, LegacyCredentials).
+-- Python adopted it into (api/legacy_credentials.py).
 
 CREATE OR REPLACE FUNCTION authorize(
    in_instance_id TEXT, in_token_hash BYTEA, in_scopes TEXT[], in_now INT8,
