@@ -66,6 +66,20 @@ def _chromium():
         shutil.rmtree(profile, ignore_errors=True)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    driver = item.funcargs.get("browser") if hasattr(item, "funcargs") else None
+    if report.when == "call" and report.failed and driver is not None:
+        # What the page showed when the test failed, to read in the CI log.
+        try:
+            page = driver.execute_script("return document.body.innerText")
+            report.sections.append(("browser page", f"{driver.current_url}\n{page}"))
+        except Exception as exc:  # noqa: BLE001 - the page may be gone
+            report.sections.append(("browser page", f"(unreadable: {exc})"))
+
+
 @pytest.fixture
 def browser(_chromium, server):
     """The browser on a blank page of the server, signed out."""

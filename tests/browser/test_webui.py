@@ -66,6 +66,13 @@ def test_an_expired_token_returns_to_sign_in(browser, server):
     assert browser.find_element(By.NAME, "instance").get_attribute("value") == "admin"
 
 
+def _submit_to_new_page(driver, button):
+    """Submit a form whose success draws its page anew; wait until it has."""
+    old = find(driver, "main .page")
+    find(driver, button).click()
+    wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, "main .page") != old)
+
+
 def _fill(driver, values, form="form"):
     for name, value in values.items():
         el = find(driver, f"{form} [name='{name}']")
@@ -76,7 +83,8 @@ def _fill(driver, values, form="form"):
             el.find_element(By.CSS_SELECTOR, f"option[value='{value}']").click()
         else:
             el.clear()
-            el.send_keys(value)
+            # Tab out, as a user would: the field's change event fires now.
+            el.send_keys(value, Keys.TAB)
 
 
 def test_create_a_product_with_fractional_stock(browser, server, api):
@@ -290,11 +298,11 @@ def test_record_a_loss_edit_and_delete_a_product(browser, server, api):
     sign_in(browser, server, path="/webui/#/product/milk")
     # A loss is added exactly to what was lost before.
     _fill(browser, {"unit_total_lost": "0.25"}, "#loss-form")
-    find(browser, "#loss-form button").click()
+    _submit_to_new_page(browser, "#loss-form button")
     wait(browser, lambda d: _text(d, "#product-facts [data-fact=lost]") == "0.25 l")
     assert _text(browser, ".notice") == "Loss recorded."
     _fill(browser, {"unit_total_lost": "0.125"}, "#loss-form")
-    find(browser, "#loss-form button").click()
+    _submit_to_new_page(browser, "#loss-form button")
     wait(browser, lambda d: _text(d, "#product-facts [data-fact=lost]") == "0.375 l")
     assert api.get("/private/products/milk").json()["unit_total_lost"] == "0.375"
     # More digits than the unit allows: the server's reason at the loss field.
@@ -315,7 +323,7 @@ def test_record_a_loss_edit_and_delete_a_product(browser, server, api):
     assert browser.find_element(By.CSS_SELECTOR, "#product-form [name=unit_total_stock]") \
         .get_attribute("aria-invalid") == "true"
     _fill(browser, {"unit_total_stock": "12.5"}, "#product-form")
-    find(browser, "#product-form button[type=submit]").click()
+    _submit_to_new_page(browser, "#product-form button[type=submit]")
     wait(browser, lambda d: _text(d, "#product-facts [data-fact=stock]") == "12.5 l")
     stored = api.get("/private/products/milk").json()
     assert (stored["product_name"], stored["unit_total_stock"]) == ("Fresh milk", "12.5")
@@ -373,7 +381,7 @@ def test_categories_and_deleting_an_unpaid_order(browser, server, api):
     browser.get(server.base + "/webui/#/product/tea")
     box = find(browser, f"#product-form [name=categories][value='{category_id}']")
     box.click()
-    find(browser, "#product-form button[type=submit]").click()
+    _submit_to_new_page(browser, "#product-form button[type=submit]")
     wait(browser, lambda d: _text(d, "#product-facts [data-fact=categories]") == "Hot drinks")
     assert api.get("/private/products/tea").json()["categories"] == [category_id]
 
@@ -415,3 +423,84 @@ def test_the_admin_edits_and_disables_an_instance(browser, server, api):
     assert "Disabled" in row.text
     resp = api.get("/management/instances/kiosk")
     assert (resp.status_code, resp.json()["code"]) == (404, 2000)
+
+
+def test_products_are_paged_twenty_at_a_time(browser, server, api):
+    for n in range(23):
+        _create_product(api, f"p{n:02d}", unit_total_stock=f"{n}.5")
+    sign_in(browser, server)
+    wait(browser, lambda d: len(_product_rows(d)) == 20)
+    assert _product_rows(browser)[0] == "p00"
+    assert "23 products, page 1 of 2" == _text(browser, "#products-table caption")
+    browser.find_element(By.LINK_TEXT, "Next page").click()
+    wait(browser, lambda d: _product_rows(d) == ["p20", "p21", "p22"])
+    assert _text(browser, "#products-table caption") == "23 products, page 2 of 2"
+    # Largest stock first: the first page starts with the last product.
+    find(browser, "button[data-sort=unit_total_stock]").click()
+    wait(browser, lambda d: _text(d, "th[aria-sort=ascending]") == "Stock")
+    find(browser, "button[data-sort=unit_total_stock]").click()
+    wait(browser, lambda d: _product_rows(d)[:2] == ["p22", "p21"])
+    assert "page=1" in browser.current_url
+
+
+def test_the_admin_sets_an_instance_password(browser, server, api):
+    assert api.post("/management/instances", json={
+        "id": "stall", "name": "Stall", "auth": {"method": "token", "password": "stall-pw-1"}}
+    ).status_code == 204
+    sign_in(browser, server, path="/webui/#/instance/stall")
+    assert find(browser, "#instance-webui").get_attribute("href") == \
+        server.base + "/instances/stall/webui/"
+    _fill(browser, {"password": "stall-pw-2"}, "#password-form")
+    find(browser, "#password-form button").click()
+    wait(browser, lambda d: _text(d, ".notice") == "Password set.")
+    assert Api(server, "stall", "stall-pw-2").get("/private").status_code == 200
+    resp = requests.post(server.base + "/instances/stall/private/token", json={"scope": "all"},
+                         auth=("stall", "stall-pw-1"), timeout=10)
+    assert (resp.status_code, resp.json()["code"]) == (401, 2015)
+
+
+def test_search_products_by_name_and_category(browser, server, api):
+    drinks = api.post("/private/categories", json={"name": "Drinks"}).json()["category_id"]
+    food = api.post("/private/categories", json={"name": "Food"}).json()["category_id"]
+    _create_product(api, "tea", product_name="Green tea", categories=[drinks])
+    _create_product(api, "cola", product_name="Cola", categories=[drinks])
+    _create_product(api, "bread", product_name="Bread", categories=[food])
+    sign_in(browser, server)
+    wait(browser, lambda d: _product_rows(d) == ["bread", "cola", "tea"])
+    _fill(browser, {"name": "TEA"}, "form[role=search]")
+    find(browser, "form[role=search] button").click()
+    wait(browser, lambda d: _product_rows(d) == ["tea"])
+    assert _text(browser, "#products-table caption") == "1 product match the search"
+    assert "name=TEA" in browser.current_url
+    _fill(browser, {"name": "", "category": "drink"}, "form[role=search]")
+    find(browser, "form[role=search] button").click()
+    wait(browser, lambda d: _product_rows(d) == ["cola", "tea"])
+    _fill(browser, {"name": "co"}, "form[role=search]")
+    find(browser, "form[role=search] button").click()
+    wait(browser, lambda d: _product_rows(d) == ["cola"])
+    # The same answer as the API's own filters.
+    listed = api.get("/private/products", params={"name_filter": "co",
+                                                    "category_filter": "drink"}).json()
+    assert [p["product_id"] for p in listed["products"]] == ["cola"]
+    _fill(browser, {"name": "nothing like it"}, "form[role=search]")
+    find(browser, "form[role=search] button").click()
+    wait(browser, lambda d: _text(d, "#products-table tbody") == "No product matches.")
+    browser.find_element(By.LINK_TEXT, "Clear").click()
+    wait(browser, lambda d: _product_rows(d) == ["bread", "cola", "tea"])
+
+
+def test_a_known_unit_sets_the_fractions(browser, server, api):
+    sign_in(browser, server, path="/webui/#/new-product")
+    unit = find(browser, "#product-form [name=unit]")
+    assert unit.get_attribute("list") == "unit-names"
+    unit.send_keys("kg", Keys.TAB)
+    fractions = browser.find_element(By.NAME, "unit_allow_fraction")
+    wait(browser, lambda d: fractions.is_selected())
+    precision = browser.find_element(By.NAME, "unit_precision_level")
+    assert precision.get_attribute("value") == "3"
+    _fill(browser, {"product_id": "rice", "description": "Rice", "unit_price": "1.2",
+                    "unit_total_stock": "25.125"})
+    _submit_to_new_page(browser, "#product-form button[type=submit]")
+    wait(browser, lambda d: _text(d, "#product-facts [data-fact=stock]") == "25.125 kg")
+    stored = api.get("/private/products/rice").json()
+    assert (stored["unit_allow_fraction"], stored["unit_precision_level"]) == (True, 3)

@@ -86,6 +86,8 @@ export async function page(el, parts, query, ctx) {
   const message = query.saved ? "Changes saved." : query.password ? "Password set." : "";
   add(el, h("p", {}, h("a", { href: "#/instances" }, "← All instances")),
     h("h1", {}, `Instance ${id}`), message ? notice(message) : null,
+    h("p", {}, h("a", { href: `${api.instancePrefix(id)}/webui/`, id: "instance-webui" },
+      `Back-office of ${id}`), " (signs in with its own password)"),
     h("section", { class: "panel", "aria-labelledby": "edit-instance-title" },
       h("h2", { id: "edit-instance-title" }, "Settings"), editor),
     h("section", { class: "panel", "aria-labelledby": "password-title" },

@@ -134,7 +134,17 @@ function precisionHelp(allow, level) {
 }
 
 /** The fields of a product form; `p` fills them for editing. */
-function productFields(p, currency, categoryList, { withId }) {
+/** The instance's active units (none from a server without the units API). */
+async function activeUnits() {
+  try {
+    return (await api.call("GET", "/private/units")).units.filter((u) => u.unit_active);
+  } catch (err) {
+    if (err.status === 404 && err.code === 21) return [];
+    throw err;
+  }
+}
+
+function productFields(p, currency, categoryList, { withId, units = [] }) {
   const allow = p ? p.unit_allow_fraction : false;
   const level = p ? p.unit_precision_level : 0;
   const unlimited = p?.unit_total_stock === "-1";
@@ -152,6 +162,14 @@ function productFields(p, currency, categoryList, { withId }) {
     quantityHelp.textContent = precisionHelp(fractions.checked, fractions.checked ? precision.value : 0);
     stockInput.disabled = unlimitedBox.checked;
   };
+  // A new product of a known unit counts as the unit does, unless changed here.
+  function pickUnit(event) {
+    const unit = units.find((u) => u.unit === event.target.value.trim());
+    if (!unit) return;
+    fractions.checked = unit.unit_allow_fraction;
+    precision.value = String(unit.unit_allow_fraction ? unit.unit_precision_level : 6);
+    sync();
+  }
   fractions.addEventListener("change", sync);
   precision.addEventListener("change", sync);
   unlimitedBox.addEventListener("change", sync);
@@ -161,8 +179,12 @@ function productFields(p, currency, categoryList, { withId }) {
     field("Name", { name: "product_name", value: p?.product_name ?? "" }),
     field("Description", { name: "description", tag: "textarea", required: true },
       { control: h("textarea", { name: "description", required: true }, p?.description ?? "") }),
-    field("Unit", { name: "unit", required: true, value: p?.unit ?? "", autocomplete: "off" },
-      { help: "What one is counted in: piece, kg, litre…" }),
+    field("Unit", { name: "unit", required: true, value: p?.unit ?? "", autocomplete: "off",
+      list: units.length ? "unit-names" : null, onchange: withId ? pickUnit : null },
+    { help: units.length ? "One of the instance's units (it sets the fractions below) or your own word."
+      : "What one is counted in: piece, kg, litre…" }),
+    units.length ? h("datalist", { id: "unit-names" }, units.map((u) =>
+      h("option", { value: u.unit, label: u.unit_name_long }))) : null,
     h("fieldset", {}, h("legend", {}, "Quantities"),
       field("Allow fractions of the unit", {}, { inline: true, control: fractions }),
       field("Digits after the decimal point", {}, { control: precision }),
@@ -202,10 +224,11 @@ function productBody(data, currency) {
 }
 
 export async function create(page, _parts, _query, ctx) {
-  const { categories } = await api.call("GET", "/private/categories");
+  const [{ categories }, units] = await Promise.all([api.call("GET", "/private/categories"),
+    activeUnits()]);
   const currency = ctx.config.currency;
   const editor = form({ "aria-labelledby": "new-title", id: "product-form" },
-    productFields(null, currency, categories, { withId: true }),
+    productFields(null, currency, categories, { withId: true, units }),
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Create product"),
       h("a", { class: "button secondary", href: "#/products" }, "Cancel")));
   onSubmit(editor, async (data) => {
