@@ -475,6 +475,7 @@ def test_search_products_by_name_and_category(browser, server, api):
     _fill(browser, {"name": "", "category": "drink"}, "form[role=search]")
     find(browser, "form[role=search] button").click()
     wait(browser, lambda d: _product_rows(d) == ["cola", "tea"])
+    screenshot(browser, "products-search")
     _fill(browser, {"name": "co"}, "form[role=search]")
     find(browser, "form[role=search] button").click()
     wait(browser, lambda d: _product_rows(d) == ["cola"])
