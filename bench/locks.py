@@ -32,6 +32,7 @@ This is a script, not a test: it asserts nothing about speed.
 """
 import argparse
 import base64
+import collections
 import datetime
 import glob
 import hashlib
@@ -54,6 +55,9 @@ from pathlib import Path
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from lockbench import procstat
+from taler_inventory import auth
+
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
 BENCH_DB = "taler_inventory_bench"
@@ -65,6 +69,9 @@ N_DISTINCT = 1000
 SCALE_SIZES = (10, 100_000)
 STALE_PRODUCT = "live-100000-unanalyzed"
 CART_SIZES = (1, 5, 20)
+FLASH_CLIENTS = 32
+FLASH_UNITS = 1000
+SOAK_S = 60.0
 MAX_REQUESTS_PER_SECOND = 20_000                 # per client: the bound of every loop
 
 
@@ -179,6 +186,7 @@ class Server:
     """``taler-inventory serve`` of this checkout in its own process group."""
 
     def __init__(self, db_url, *, workers, threads, extra_env):
+        self.db_url = db_url
         self.port = free_port()
         self.password = secrets.token_urlsafe(16)
         self.datadir = tempfile.mkdtemp(prefix="taler-inventory-bench-")
@@ -345,6 +353,8 @@ def client_thread(spec, ident, start_at, stop_at, results, index):
     rng = random.Random(ident)
     client = Client(spec["port"], spec.get("token"))
     max_ops = int((stop_at - time.time()) * MAX_REQUESTS_PER_SECOND) + 100
+    if spec.get("count_all"):
+        start_at = 0  # no warm-up: every request counts (the flash sale)
     timers = {}
     ok = {}
     bad = {}
@@ -375,7 +385,7 @@ def client_thread(spec, ident, start_at, stop_at, results, index):
                         sample = f"{key} {payload[:300].decode('utf-8', 'replace')}"
     finally:
         client.close()
-    results[index] = {"timers": timers, "ok": ok, "bad": bad, "sample": sample}
+    results[index] = {"timers": timers, "ok": ok, "bad": bad, "sample": sample, "sent": i}
 
 
 def process_main(spec, idents, start_at, stop_at, queue):
@@ -458,18 +468,19 @@ def run_case(name, spec, clients, duration, gen_procs, tag):
             if w.is_alive():
                 w.terminate()
                 w.join(timeout=5)
-    timers, bad = {}, {}
+    timers, bad, sent = {}, {}, 0
     for r in collected:
         for k, v in r["timers"].items():
             timers.setdefault(k, []).extend(v)
         for k, v in r["bad"].items():
             bad[k] = bad.get(k, 0) + v
+        sent += r["sent"]
     if clients != len(collected):
         bad["client_threads_lost"] = clients - len(collected)
     samples = [r["sample"] for r in collected if r.get("sample")]
     return {"case": name, "clients": clients, "gen_procs": procs, "duration_s": duration,
             "_raw": timers, "errors": bad, "error_sample": samples[0] if samples else None,
-            "cpu_busy": busy}
+            "cpu_busy": busy, "sent": sent}
 
 
 def merge(slices):
@@ -500,6 +511,18 @@ def merge(slices):
                 result[extra] = summarize(raw[extra], duration)
     busy = [s["cpu_busy"] for s in slices if s.get("cpu_busy") is not None]
     result["cpu_busy"] = sum(busy) / len(busy) if busy else None
+    sent = sum(s.get("sent") or 0 for s in slices)
+    for key in ("server_cpu_s", "pg_cpu_s"):
+        if all(key in s for s in slices) and sent:
+            result[key.replace("_s", "_ms_per_request")] = (
+                sum(s[key] for s in slices) / sent * 1000)
+    batches = collections.Counter()
+    for s in slices:
+        batches.update(s.get("batches") or {})
+    if batches:
+        result["batches"] = {str(k): v for k, v in sorted(batches.items())}
+        result["mean_batch"] = (sum(k * v for k, v in batches.items())
+                                / sum(batches.values()))
     result["errors"] = errors
     sample = next((s["error_sample"] for s in slices if s.get("error_sample")), None)
     if sample:
@@ -515,39 +538,26 @@ UPDATE pgbench_hot SET reserved = reserved + 1 WHERE id = 1 AND reserved + 1 <= 
 
 PGBENCH_LOCK = """\
 \\set r random(1, 1000000000000)
-SELECT l.out_status
-  FROM (SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8 AS now) t,
-       LATERAL lock_product({instance}, '{product}', 'pgb-' || :client_id || '-' || :r,
-                            1, t.now + {duration}, t.now, {batch}) l;
-"""
-
-PGBENCH_AUTH_LOCK = """\
-\\set r random(1, 1000000000000)
-SELECT i.instance_serial, i.instance_id, i.name, i.default_pay_delay, i.max_lock_duration,
-       i.max_active_locks, t.token_serial, t.token_hash, t.scope, t.expiration
-  FROM instances i LEFT JOIN tokens t
-    ON t.token_hash = '\\x{token_hash}'::bytea AND t.instance_serial = i.instance_serial
- WHERE i.instance_id = 'admin' AND NOT i.deleted;
-SELECT l.out_status
-  FROM (SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8 AS now) t,
-       LATERAL lock_product({instance}, '{product}', 'pga-' || :client_id || '-' || :r,
-                            1, t.now + {duration}, t.now, {batch}) l;
+SELECT out_status
+  FROM lock_product('admin', '{product}', '{scopes}',
+                    (extract(epoch FROM clock_timestamp()) * 1000000)::int8,
+                    '\\x{token_hash}'::bytea, 'pgb-' || :client_id || '-' || :r, 1, {duration});
 """
 
 PGBENCH_LOCK_DISTINCT = """\
 \\set r random(1, 1000000000000)
 \\set p random(0, {n_distinct_1})
-SELECT l.out_status
-  FROM (SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8 AS now) t,
-       LATERAL lock_product({instance}, 'p' || lpad(:p::text, 4, '0'),
-                            'pgd-' || :client_id || '-' || :r,
-                            1, t.now + {duration}, t.now, {batch}) l;
+SELECT out_status
+  FROM lock_product('admin', 'p' || lpad(:p::text, 4, '0'), '{scopes}',
+                    (extract(epoch FROM clock_timestamp()) * 1000000)::int8,
+                    '\\x{token_hash}'::bytea, 'pgd-' || :client_id || '-' || :r, 1, {duration});
 """
 
+#: The SQL entry point of the lock endpoint (token check included) against the
+#: ceiling of any lock on one product.
 PGBENCH_CASES = (
     ("pgbench: UPDATE one hot row", "update", PGBENCH_UPDATE),
     ("pgbench: lock_product(), hot product", "lock", PGBENCH_LOCK),
-    ("pgbench: auth SELECT + lock_product()", "auth_lock", PGBENCH_AUTH_LOCK),
     ("pgbench: lock_product(), 1,000 products", "lock_distinct", PGBENCH_LOCK_DISTINCT),
 )
 
@@ -588,6 +598,7 @@ def pgbench(binary, url, script, clients, duration, workdir, label, nproc):
                 if len(parts) >= 3:
                     latencies.append(float(parts[2]))     # µs
     result["_raw"]["req"] = latencies
+    result["sent"] = len(latencies)
     shutil.rmtree(d, ignore_errors=True)
     return result
 
@@ -693,9 +704,9 @@ def ratio(a, b):
 def compute_ratios(report):
     """Each rate over the pgbench baselines of the same client count in the same run.
 
-    /UPDATE: the bare hot-row ceiling; /lock_product: our own stored procedure driven
-    by pgbench on the same shape of load (hot product, or 1,000 products); /auth+lock:
-    all the database work of one HTTP lock (the token lookup and the lock).
+    /UPDATE: the bare hot-row ceiling; /lock_product: the SQL entry point of the lock
+    endpoint (token check included) driven by pgbench on the same shape of load (hot
+    product, or 1,000 products).
     """
     pg = {(r["kind"], r["clients"]): r.get("per_s") for r in report["pgbench"]}
     same_shape = {"hot": "lock", "distinct": "lock_distinct"}
@@ -704,8 +715,6 @@ def compute_ratios(report):
         r["vs_pgbench_update"] = ratio(r.get("per_s"), pg.get(("update", c)))
         if r["kind"] in same_shape:
             r["vs_pgbench_lock_product"] = ratio(r.get("per_s"), pg.get((same_shape[r["kind"]], c)))
-        if r["kind"] == "hot":
-            r["vs_pgbench_auth_lock"] = ratio(r.get("per_s"), pg.get(("auth_lock", c)))
 
 
 def print_report(report):
@@ -720,7 +729,7 @@ def print_report(report):
                f"fsync={pgi['fsync']}, autovacuum={pgi['autovacuum']}"
                f"{', embedded' if pgi['embedded'] else ''}); "
                f"{m.get('pgbench', 'pgbench: not found')}")
-    out.append(f"server: taler-inventory serve, gunicorn gthread --workers {o['workers']} "
+    out.append(f"server: taler-inventory serve --workers {o['workers']} "
                f"--threads {o['threads']}{' ' + str(o['server_env']) if o['server_env'] else ''}"
                f"; commit {report.get('commit')}; products via {report.get('products_via')}")
     out.append(f"each case {o['duration']:g} s in {o['rounds']} interleaved slice(s); locks "
@@ -730,7 +739,8 @@ def print_report(report):
     out.append("one run on a shared machine: compare the ratios, not absolute numbers")
     out.append("")
     header = (f"{'case':<40} {'clients':>7} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8}  "
-              f"{'/UPDATE':>8} {'/lock_product':>13} {'/auth+lock':>10} {'CPU':>5}  errors")
+              f"{'/UPDATE':>8} {'/lock_product':>13} {'srv ms':>7} {'pg ms':>6} {'batch':>6}"
+              f" {'CPU':>5}  errors")
     out.append(header)
     out.append("-" * len(header))
     rows = sorted(report["pgbench"] + report["http"],
@@ -741,11 +751,36 @@ def print_report(report):
                    f"{fmt(r.get('p50_ms'), '8.2f')} {fmt(r.get('p99_ms'), '8.2f')}  "
                    f"{fmt(r.get('vs_pgbench_update'), '8.2f')} "
                    f"{fmt(r.get('vs_pgbench_lock_product'), '13.2f')} "
-                   f"{fmt(r.get('vs_pgbench_auth_lock'), '10.2f')} "
+                   f"{fmt(r.get('server_cpu_ms_per_request'), '7.3f')} "
+                   f"{fmt(r.get('pg_cpu_ms_per_request'), '6.3f')} "
+                   f"{fmt(r.get('mean_batch'), '6.2f')} "
                    f"{fmt(r['cpu_busy'] * 100 if r.get('cpu_busy') is not None else None, '4.0f')}%"
                    f"  {errors}")
     out.append("  /UPDATE etc.: rate divided by the pgbench rate at the same client count;"
-               " CPU: the whole machine's CPU use while measuring")
+               " srv ms, pg ms: CPU of the server's processes and of PostgreSQL per request;"
+               " batch: mean requests per lock transaction (sampled); CPU: the whole"
+               " machine's CPU use while measuring")
+    fs = report.get("flash_sale")
+    if fs:
+        out.append("")
+        out.append(f"flash sale: {fs['clients']} clients race for the last {fs['units']:,} units"
+                   f" of one product, {fs['duration_s']:g} s, every request counted")
+        out.append(f"  granted {fs['granted']:,}, refused 410 {fs['refused_410']:,}, other "
+                   f"{fs['other_errors'] or 'none'}; {fs['decided_per_s']:,.0f} decided "
+                   f"requests/s; server CPU {fmt(fs['server_cpu_ms_per_request'], '.3f')} ms,"
+                   f" PostgreSQL {fmt(fs['pg_cpu_ms_per_request'], '.3f')} ms per request")
+        out.append(f"  held {fs['held']:,} in {fs['holds']:,} holds (reserved {fs['reserved']:,}):"
+                   f" {'OVERSOLD' if fs['oversold'] else 'nothing oversold'}; check: "
+                   f"{'; '.join(fs['check_violations']) or 'clean'}")
+    sk = report.get("soak")
+    if sk:
+        out.append("")
+        out.append(f"soak: {sk['seconds']:g} s of hot-product locks at 8 clients: "
+                   f"{fmt(sk['per_s'], '.0f')}/s, p50 {fmt(sk['p50_ms'], '.2f')} ms, p99 "
+                   f"{fmt(sk['p99_ms'], '.2f')} ms, batch {fmt(sk['mean_batch'], '.2f')}; "
+                   f"server RSS {sk['rss_before_mib']:.0f} MiB before, "
+                   f"{sk['rss_after_mib']:.0f} MiB after (x{fmt(sk['rss_ratio'], '.3f')},"
+                   f" target <= 1.1)")
     all_cases = report["http"] + (report.get("orders") or {}).get("cases", [])
     for r in all_cases + report["pgbench"]:
         if r.get("error_sample"):
@@ -848,7 +883,8 @@ def parse_args(argv=None):
                    help="extra TALER_INVENTORY_KEY=VALUE for the server, e.g. POOL_MIN_SIZE=8 "
                         "(repeatable)")
     p.add_argument("--skip", default="",
-                   help="comma-separated parts to skip: config,hot,distinct,pgbench,scale,orders")
+                   help="comma-separated parts to skip: config,hot,distinct,pgbench,flash,"
+                        "soak,scale,orders")
     p.add_argument("--vacuum", choices=("auto", "always", "never"), default="auto",
                    help="VACUUM the benchmark tables before each round: 'auto' (default) "
                         "when the server's autovacuum is off, as autovacuum would")
@@ -962,6 +998,8 @@ def main(argv=None):
 
         base = {"port": server.port, "token": token, "lock_duration_us": lock_us}
         tag = secrets.token_hex(3)
+        meter = Meter(server, dbs.bench_url)
+        report["machine"]["postgresql"]["cpu_measured"] = meter.postmaster is not None
 
         # The cases of (2) and (3), cut into slices and interleaved per client count.
         units = []
@@ -981,7 +1019,8 @@ def main(argv=None):
                     [str(binary), "--version"], capture_output=True, text=True,
                     timeout=10).stdout.strip()
                 values = {"instance": inst, "product": "pgbench-hot", "duration": lock_us,
-                          "batch": 16, "n_distinct_1": N_DISTINCT - 1,
+                          "n_distinct_1": N_DISTINCT - 1,
+                          "scopes": " ".join(auth.scopes_granting("products-lock")),
                           "token_hash": hashlib.sha256(token.encode()).hexdigest()}
                 for label, kind, script in PGBENCH_CASES:
                     units.append(("pgbench", label, kind, script.format(**values)))
@@ -1002,12 +1041,16 @@ def main(argv=None):
             for c in args.clients:
                 for order, (what, label, kind, payload_) in enumerate(units):
                     log(f"  [{rnd + 1}/{args.rounds}] {label}, {c} clients ...")
+                    before = meter.read()
                     if what == "pgbench":
                         piece = pgbench(binary, dbs.bench_url, payload_, c, slice_s, workdir,
                                         label, nproc)
                     else:
                         piece = run_case(label, {**base, **payload_}, c, slice_s,
                                          args.gen_procs, f"{tag}-{n_slices}")
+                    meter.charge(piece, before)
+                    if kind in ("hot", "distinct"):
+                        piece["batches"] = live_batches(dbs.bench_url, f"{tag}-{n_slices}-c")
                     n_slices += 1
                     pieces.setdefault((what, order, kind, c), []).append(piece)
         for (what, order, kind, c), slices in pieces.items():
@@ -1017,6 +1060,10 @@ def main(argv=None):
             report["pgbench" if what == "pgbench" else "http"].append(merged)
         compute_ratios(report)
 
+        if "flash" not in args.skip:
+            report["flash_sale"] = run_flash_sale(api, base, dbs.bench_url, args, tag, meter)
+        if "soak" not in args.skip:
+            report["soak"] = run_soak(base, server, args, tag, meter)
         if "scale" not in args.skip:
             report["scale"] = run_scale(base, dbs, scale_products, args, tag, do_vacuum)
         if "orders" not in args.skip:
@@ -1044,6 +1091,112 @@ def main(argv=None):
     else:
         print(f"\n({report['elapsed_s']} s in all)")
     return 0
+
+
+class Meter:
+    """CPU seconds of the server's processes and of PostgreSQL, read around each slice.
+
+    PostgreSQL's share is its whole process tree (every backend, also those of
+    other databases on a shared server, and the WAL writer); it is measured only
+    when the server runs on this machine.
+    """
+
+    def __init__(self, server, db_url):
+        self.server_root = server.proc.pid
+        with psycopg.connect(db_url) as conn:
+            self.postmaster = procstat.postmaster_pid(conn)
+
+    def read(self):
+        server = procstat.cpu_seconds(procstat.server_pids(self.server_root))
+        pg = procstat.tree_cpu_seconds(self.postmaster) if self.postmaster else None
+        return server, pg
+
+    def charge(self, piece, before):
+        """Put the CPU used since ``before`` on the slice ``piece``."""
+        after = self.read()
+        piece["server_cpu_s"] = after[0] - before[0]
+        if before[1] is not None:
+            piece["pg_cpu_s"] = after[1] - before[1]
+
+
+def live_batches(db_url, prefix):
+    """How many requests the lock transactions of a slice carried: {size: transactions}.
+
+    All holds of one transaction have its xmin, and the requests of one batch the
+    same expiry; the holds still live are those of the slice's last seconds (the
+    reclaimer takes the older ones), a sample of the batches it saw.
+    """
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(
+            """SELECT n, count(*) FROM (
+                 SELECT count(*) AS n FROM inventory.holds
+                  WHERE lock_uuid LIKE %s AND expiration > %s GROUP BY xmin::text) b
+                GROUP BY n""", (prefix + "%", time.time_ns() // 1000)).fetchall()
+    return {n: count for n, count in rows}
+
+
+def run_flash_sale(api, base, db_url, args, tag, meter):
+    """32 clients race for the last 1,000 units of one product: most get 410.
+
+    Every request counts (no warm-up); nothing may be oversold, ``check`` must be
+    clean, and "decided" counts the requests answered 204 or 410 per second.
+    """
+    from taler_inventory.backenddb import maintenance
+
+    status, payload = api.request("POST", "/private/products", product_body("flash", FLASH_UNITS))
+    if status not in (200, 204):
+        raise SystemExit(f"POST /private/products answered {status}: {payload[:300]!r}")
+    duration = max(args.duration, 4.0)
+    log(f"  flash sale: {FLASH_CLIENTS} clients, {FLASH_UNITS:,} units, {duration:g} s ...")
+    before = meter.read()
+    piece = run_case("flash sale", {**base, "kind": "lock", "products": ["flash"],
+                                    "lock_duration_us": 600 * 10**6, "count_all": True},
+                     FLASH_CLIENTS, duration, args.gen_procs, f"{tag}-flash")
+    meter.charge(piece, before)
+    granted = len(piece["_raw"].get("req", []))
+    refused = piece["errors"].get("req:410", 0)
+    others = {k: v for k, v in piece["errors"].items() if k != "req:410"}
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            """SELECT p.reserved, p.total_stock, count(h.*) AS holds,
+                      COALESCE(sum(h.quantity), 0) AS held
+                 FROM inventory.products p
+                 LEFT JOIN inventory.holds h ON h.product_serial = p.product_serial
+                WHERE p.product_id = 'flash' GROUP BY p.reserved, p.total_stock""").fetchone()
+    result = maintenance.check(db_url, time.time_ns() // 1000)
+    latencies = sorted(piece["_raw"].get("req", []))
+    return {"clients": FLASH_CLIENTS, "units": FLASH_UNITS, "duration_s": duration,
+            "granted": granted, "refused_410": refused, "other_errors": others,
+            "decided_per_s": (granted + refused) / duration,
+            "granted_p50_ms": (percentile(latencies, 50) or 0) / 1000 if latencies else None,
+            "holds": row[2], "held": int(row[3]), "reserved": int(row[0]),
+            "oversold": int(row[3]) > FLASH_UNITS or granted > FLASH_UNITS,
+            "check_violations": result.violations, "check_warnings": result.warnings,
+            "server_cpu_ms_per_request": piece["server_cpu_s"] / max(piece["sent"], 1) * 1000,
+            "pg_cpu_ms_per_request": (piece["pg_cpu_s"] / max(piece["sent"], 1) * 1000
+                                      if "pg_cpu_s" in piece else None)}
+
+
+def run_soak(base, server, args, tag, meter):
+    """The server's memory before and after a minute of hot-product locks at 8 clients."""
+    seconds = 10.0 if args.quick else SOAK_S
+    pids = procstat.server_pids(server.proc.pid)
+    rss_before = procstat.rss_mib(pids)
+    log(f"  soak: {seconds:g} s of hot-product locks at 8 clients ...")
+    before = meter.read()
+    piece = run_case("soak", {**base, "kind": "lock", "products": ["hot"]}, 8, seconds,
+                     args.gen_procs, f"{tag}-soak")
+    meter.charge(piece, before)
+    batches = live_batches(server.db_url, f"{tag}-soak-c")
+    merged = merge([dict(piece, batches=batches)])
+    rss_after = procstat.rss_mib(procstat.server_pids(server.proc.pid))
+    return {"seconds": seconds, "rss_before_mib": rss_before, "rss_after_mib": rss_after,
+            "rss_ratio": ratio(rss_after, rss_before), "per_s": merged.get("per_s"),
+            "p50_ms": merged.get("p50_ms"), "p99_ms": merged.get("p99_ms"),
+            "errors": merged.get("errors"),
+            "server_cpu_ms_per_request": merged.get("server_cpu_ms_per_request"),
+            "pg_cpu_ms_per_request": merged.get("pg_cpu_ms_per_request"),
+            "mean_batch": merged.get("mean_batch")}
 
 
 def run_scale(base, dbs, scale_products, args, tag, do_vacuum):

@@ -34,25 +34,29 @@ from lockbench.procstat import cpu_seconds, server_pids  # noqa: E402
 #: Frame patterns (file or function) and the layer they count for; the first
 #: pattern found in a stack, from the innermost frame outwards, decides.
 LAYERS = (
-    ("psycopg (encode, decode, execute)", ("psycopg",)),
+    ("psycopg and the pool (encode, send, decode)", ("psycopg",)),
     ("group commit", ("groupcommit.py",)),
-    ("JSON body + marshmallow validation", ("marshmallow", "api/common.py:json_body",
-                                            "raw_body", "schemas/", "json/")),
+    ("JSON body + marshmallow validation", ("marshmallow", "json_body", "raw_body",
+                                            "schemas/", "json/")),
     ("authentication (token hash, scopes)", ("auth.py", "credentials", "bearer_token")),
     ("the view and its error mapping", ("api/locks.py",)),
     ("Flask + Werkzeug (routing, request, response)", ("flask/", "werkzeug/")),
-    ("WSGI server (HTTP parsing, sockets, threads)", ("gunicorn/", "granian", "socket",
-                                                     "selectors", "threading.py")),
+    ("the HTTP bridge (taler_inventory/server.py, asyncio)", ("taler_inventory/server.py",
+                                                            "asyncio/", "concurrent/")),
 )
+#: Frames of no layer of their own: they count for the layer that called them.
+GENERIC = ("threading.py", "socket", "selectors", "queue.py", "contextlib", "<frozen")
 
 
 def layer_of(stack: str) -> str:
-    frames = stack.split(";")
-    for frame in reversed(frames):
+    """The layer of the innermost frame that is not generic."""
+    for frame in reversed(stack.split(";")):
+        if any(g in frame for g in GENERIC):
+            continue
         for name, patterns in LAYERS:
             if any(p in frame for p in patterns):
                 return name
-    return "other"
+    return "other (threads, the interpreter)"
 
 
 def main():

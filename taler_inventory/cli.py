@@ -73,7 +73,10 @@ def bootstrap_admin(ctx: Context, *, announce=True) -> str | None:
 @click.pass_context
 def main(click_ctx):
     """taler-inventory: products, exact stock locks and orders for GNU Taler."""
-    click_ctx.obj = Context()
+    try:
+        click_ctx.obj = Context()
+    except config.SettingError as err:
+        raise click.ClickException(str(err)) from None
 
 
 @main.command()

@@ -1,4 +1,5 @@
 """Settings from ``TALER_INVENTORY_*`` environment variables."""
+import json
 import os
 
 import platformdirs
@@ -32,6 +33,9 @@ DEFAULTS = {
     "LOGIN_FAILURES_PER_ADDRESS": 5,    # failed logins per client address and window
     "LOGIN_FAILURES_PER_INSTANCE": 30,  # failed logins per instance and window
     "LOGIN_WINDOW": 60.0,           # seconds of the failed-login window
+    "BASE_URL": None,               # public root URL for contracts; None: from the request
+    "TRUST_FORWARDED": False,       # take X-Forwarded-Proto/-Host/-Prefix from a proxy
+    "EXCHANGES": [],                # JSON list of {url, master_pub, priority?} for contracts
 }
 
 _INT_KEYS = {"MAX_BODY_SIZE", "POOL_MIN_SIZE", "POOL_MAX_SIZE", "TX_RETRIES",
@@ -42,6 +46,22 @@ _INT_KEYS |= {"MAX_JSON_DEPTH", "LOG_ERRORS_PER_MINUTE", "PASSWORD_CHECKS",
               "LOGIN_FAILURES_PER_ADDRESS", "LOGIN_FAILURES_PER_INSTANCE"}
 _FLOAT_KEYS |= {"DB_CONNECT_TIMEOUT", "DB_STATEMENT_TIMEOUT", "DB_LOCK_TIMEOUT",
                 "DB_TCP_USER_TIMEOUT", "PASSWORD_CHECK_WAIT", "LOGIN_WINDOW"}
+_BOOL_KEYS = {"TRUST_FORWARDED"}
+_JSON_LIST_KEYS = {"EXCHANGES"}
+
+
+class SettingError(ValueError):
+    """A setting that cannot be read: the message names it."""
+
+
+def _json_list(key: str, raw: str) -> list:
+    try:
+        value = json.loads(raw)
+    except ValueError as err:
+        raise SettingError(f"{PREFIX}{key} is not JSON: {err}") from None
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise SettingError(f"{PREFIX}{key} must be a JSON list of objects")
+    return value
 
 
 def from_env(environ=None) -> dict:
@@ -56,6 +76,10 @@ def from_env(environ=None) -> dict:
             settings[key] = int(raw)
         elif key in _FLOAT_KEYS:
             settings[key] = float(raw)
+        elif key in _BOOL_KEYS:
+            settings[key] = raw.strip().lower() in ("1", "yes", "true", "on")
+        elif key in _JSON_LIST_KEYS:
+            settings[key] = _json_list(key, raw)
         else:
             settings[key] = raw
     if settings["DATA_DIR"] is None:

@@ -47,14 +47,25 @@ class ErrorCode(enum.Enum):
     MERCHANT_GENERIC_UNAUTHORIZED = (2015, 401, "Missing or invalid credentials.")
     MERCHANT_GENERIC_ACCOUNT_UNKNOWN = (2022, 404, "The bank account is unknown.")
     MERCHANT_GENERIC_H_WIRE_MALFORMED = (2023, 400, "The wire hash is malformed.")
+    MERCHANT_GENERIC_CURRENCY_MISMATCH = (2024, 409, "The currency is not the one of the order.")
     MERCHANT_GENERIC_PRODUCT_GROUP_UNKNOWN = (2034, 404, "The product group is unknown.")
     MERCHANT_GENERIC_MONEY_POT_UNKNOWN = (2035, 404, "The money pot is unknown.")
     MERCHANT_GENERIC_UNIT_UNKNOWN = (2037, 404, "The unit is unknown.")
     MERCHANT_GENERIC_UNIT_BUILTIN = (2038, 409, "The unit is built in: it cannot be created, renamed or deleted.")
+    MERCHANT_GET_ORDERS_ID_INVALID_TOKEN = (2105, 403, "The claim token is not the order's.")
+    MERCHANT_GET_ORDERS_ID_INVALID_CONTRACT_HASH = (2106, 403, "The contract hash is not the order's.")
     MERCHANT_POST_ORDERS_ID_PAY_OFFER_EXPIRED = (2161, 410, "The payment is too late: the pay deadline passed and the stock is gone.")
+    MERCHANT_POST_ORDERS_ID_CLAIM_NOT_FOUND = (2300, 404, "The order is unknown (or the claim token is wrong).")
+    MERCHANT_POST_ORDERS_ID_CLAIM_ALREADY_CLAIMED = (2301, 409, "Another wallet claimed the order first.")
     MERCHANT_PRIVATE_POST_ORDERS_ALREADY_EXISTS = (2503, 409, "An order with this id exists with other details.")
+    MERCHANT_PRIVATE_POST_ORDERS_REFUND_AFTER_WIRE_DEADLINE = (2504, 400, "The wire transfer deadline is before the refund deadline.")
+    MERCHANT_PRIVATE_PATCH_ORDERS_ID_FORGET_PATH_SYNTAX_INCORRECT = (2510, 400, "A path to forget is malformed.")
+    MERCHANT_PRIVATE_PATCH_ORDERS_ID_FORGET_PATH_NOT_FORGETTABLE = (2511, 409, "A path to forget names a field that is not forgettable.")
     MERCHANT_PRIVATE_DELETE_ORDERS_AWAITING_PAYMENT = (2520, 409, "The order is awaiting payment and cannot be deleted.")
     MERCHANT_PRIVATE_DELETE_ORDERS_ALREADY_PAID = (2521, 409, "The order is paid and cannot be deleted.")
+    MERCHANT_PRIVATE_POST_ORDERS_ID_REFUND_INCONSISTENT_AMOUNT = (2530, 409, "The refund exceeds the amount of the order.")
+    MERCHANT_PRIVATE_POST_ORDERS_ID_REFUND_ORDER_UNPAID = (2531, 409, "Only a paid order can be refunded.")
+    MERCHANT_PRIVATE_POST_ORDERS_ID_REFUND_NOT_ALLOWED_BY_CONTRACT = (2532, 403, "The contract allows no refunds (its refund delay is zero).")
     MERCHANT_PRIVATE_POST_INSTANCES_ALREADY_EXISTS = (2600, 409, "An instance with this id exists with other details.")
     MERCHANT_PRIVATE_POST_INSTANCES_PURGE_REQUIRED = (2603, 409, "An instance with this id was deleted; purge it first.")
     MERCHANT_PRIVATE_ACCOUNT_DELETE_UNKNOWN_ACCOUNT = (2626, 404, "The bank account to delete is unknown.")
@@ -68,7 +79,7 @@ class ErrorCode(enum.Enum):
     MERCHANT_PRIVATE_PRODUCT_GROUP_CONFLICTING_NAME = (2790, 409, "A product group with this name exists.")
     MERCHANT_PRIVATE_MONEY_POT_CONFLICTING_NAME = (2795, 409, "A money pot with this name exists.")
     MERCHANT_PRIVATE_MONEY_POT_CONFLICTING_TOTAL = (2796, 409, "The money pot does not hold the expected totals.")
-    # Extensions of taler-inventory (see doc/errors.rst): 10100-10349, above every
+    # Extensions of taler-inventory (see doc/errors.rst): 10100-10399, above every
     # range Taler has allocated (its codes end below 10000).
     INVENTORY_UNSUPPORTED_MEDIA_TYPE = (10101, 415, "The request body must be JSON (Content-Type: application/json).")
     INVENTORY_TOO_MANY_LOCKS = (10102, 429, "The instance has reached its maximum number of active locks.")
@@ -78,6 +89,7 @@ class ErrorCode(enum.Enum):
     # Hostile clients (10250-10299).
     INVENTORY_LOGIN_THROTTLED = (10250, 429, "Too many failed logins; try again after Retry-After seconds.")
     INVENTORY_PASSWORD_CHECKS_BUSY = (10251, 503, "Too many password checks at once; try again shortly.")
+    INVENTORY_REFUND_DEADLINE_PASSED = (10350, 410, "The refund deadline of the order has passed.")
 
     def __init__(self, number, http_status, hint):
         self.number = number

@@ -27,7 +27,7 @@ class _Waiter:
         self.request = request
         self.outcome = None
         self.error = None
-        self.done = threading.Event()
+        self.done = None   # an Event, only for a request that has to wait
         self.batch = None  # set when this waiter is to lead the next call
 
 
@@ -58,6 +58,7 @@ class GroupCommit:
                 self._queues[key] = deque()
                 me.batch = [me]
             else:
+                me.done = threading.Event()
                 queue.append(me)
         if me.batch is None:
             me.done.wait()
@@ -85,7 +86,8 @@ class GroupCommit:
             self.batch_sizes[len(batch)] = self.batch_sizes.get(len(batch), 0) + 1
         for waiter in batch:
             waiter.batch = None
-            waiter.done.set()
+            if waiter.done is not None:
+                waiter.done.set()
         if following:
             following[0].done.set()
 

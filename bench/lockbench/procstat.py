@@ -25,16 +25,42 @@ def server_pids(root: int) -> list[int]:
     return pids
 
 
+def _stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def cpu_seconds(pids) -> float:
     """User + system CPU seconds the processes have used (the gone ones count 0)."""
     total = 0
     for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
+        fields = _stat(pid)
+        if fields is not None:
+            total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / _TICK
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds of ``root``, its live descendants and the children it has reaped.
+
+    The postmaster reaps every backend that ends (a pgbench connection, a pool
+    connection closed), and the kernel adds the CPU of a reaped child to its
+    parent's cutime/cstime: so this total only ever grows.
+    """
+    fields = _stat(root)
+    if fields is None:
+        return 0.0
+    reaped = (int(fields[13]) + int(fields[14])) / _TICK  # cutime, cstime
+    return cpu_seconds(server_pids(root)) + reaped
+
+
+def postmaster_pid(conn) -> int | None:
+    """The PostgreSQL server's main process, when it runs on this machine."""
+    backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+    fields = _stat(backend)
+    return int(fields[1]) if fields is not None else None  # ppid
 
 
 def rss_mib(pids) -> float:
@@ -49,9 +75,3 @@ def rss_mib(pids) -> float:
             continue
     return total / 1024
 
-
-def postgres_pids(conn) -> list[int]:
-    """The PostgreSQL backends of the benchmark database (the server's sessions)."""
-    return [r[0] for r in conn.execute(
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-        " AND pid <> pg_backend_pid()")]

@@ -1,5 +1,6 @@
 """Orders: ``POST /private/orders`` (taking over cart locks), ``GET`` one or all,
 ``DELETE``, and the payment hook ``POST /private/orders/$ORDER_ID/paid``."""
+import copy
 import hashlib
 import json
 import re
@@ -12,19 +13,19 @@ from flask import Blueprint, current_app, g, request
 from .. import quantity as q
 from ..amount import Amount, AmountError
 from ..backenddb import orders as orders_db
+from ..contract import (ForgetPathError, NotForgettable, add_merchant, contract_hash,
+                        crockford, forget, parse_path, seed_forgettable)
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
-from ..schemas.orders import (ORDER_ID, OrderListQuerySchema, OrderListSchema,
-                              OrderStatusSchema, PostOrderRequestSchema,
-                              PostOrderResponseSchema)
+from ..schemas.orders import (ORDER_ID, ForgetRequestSchema, OrderListQuerySchema,
+                              OrderListSchema, OrderStatusSchema, PostOrderRequestSchema,
+                              PostOrderResponseSchema, RefundRequestSchema,
+                              RefundResponseSchema)
 from ..timeutil import FOREVER, US_PER_S, add, now_us, timestamp_to_wire
 from .common import ADMIN_INSTANCE, JsonNumber, endpoint, instance_id
 from .locks import out_of_stock
 
 bp = Blueprint("orders", __name__)
-
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
 
 @bp.post("/private/orders")
 @endpoint(permission="orders-write", body=PostOrderRequestSchema,
@@ -59,6 +60,7 @@ def private_post_orders(body):
     request_hash = hashlib.sha256(_canonical_request(body).encode()).digest()
     instance_serial = g.instance["instance_serial"]
     reclaim_batch = current_app.config["INVENTORY"]["RECLAIM_BATCH"]
+    base_url = instance_base_url()
 
     def create(conn):
         # The prices and descriptions for the contract, then the stock decision.
@@ -67,15 +69,19 @@ def private_post_orders(body):
                 conn, instance_serial=instance_serial,
                 product_ids=[p for p, _ in lines]) if lines else {}
             total = amount if amount is not None else order_total(lines, products, currency)
+            instance, account = orders_db.contract_instance(conn, instance_serial=instance_serial)
             terms = contract_terms(body, order_id=order_id, amount=total, now=now,
                                    pay_deadline=pay_deadline, lines=lines, products=products,
-                                   currency=currency)
+                                   currency=currency, instance=instance)
+            add_merchant(terms, instance=instance, account=account, base_url=base_url,
+                         exchanges=current_app.config["INVENTORY"]["EXCHANGES"])
             return orders_db.create_order(
                 conn, instance_serial=instance_serial, order_id=order_id,
                 request_hash=request_hash, now=now, pay_deadline=pay_deadline,
                 summary=order["summary"], amount=None if total is None else str(total),
                 contract_terms=exact_dumps(terms), claim_token=claim_token, lines=lines,
-                lock_uuids=lock_uuids, reclaim_batch=reclaim_batch)
+                lock_uuids=lock_uuids, reclaim_batch=reclaim_batch,
+                session_id=body.get("session_id"))
 
     outcome = get_db().run(create)
     if outcome.status in ("ok", "exists"):
@@ -102,13 +108,13 @@ def private_post_orders(body):
           errors=(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN,))
 def private_get_orders_id(order_id):
     """The status of an order: unpaid or paid, contract terms, inventory lines."""
-    _known_shape(order_id)
+    known_shape(order_id)
     row = get_db().run(orders_db.lookup_order, instance_serial=g.instance["instance_serial"],
                        order_id=order_id)
     if row is None:
         raise TalerError(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN, order_id)
     answer = {
-        "order_status": "paid" if row["paid"] else "unpaid",
+        "order_status": order_status(row),
         "order_id": row["order_id"],
         "creation_time": row["creation_time"],
         "pay_deadline": row["pay_deadline"],
@@ -118,31 +124,139 @@ def private_get_orders_id(order_id):
         "inventory_products": [_line(line) for line in row["lines"]],
         "order_status_url": _status_url(row["order_id"], row["claim_token"]),
     }
-    if not row["paid"]:
-        answer["taler_pay_uri"] = _pay_uri(row["order_id"], row["claim_token"])
+    if answer["order_status"] == "unpaid":
+        answer["taler_pay_uri"] = pay_uri(row["order_id"], row["claim_token"])
+    if answer["order_status"] != "paid":
         return answer
     currency = row["amount"].split(":", 1)[0]
     answer.update({
         "last_payment": row["paid_time"], "deposit_total": row["amount"],
-        "refunded": False, "refund_pending": False, "refund_amount": f"{currency}:0",
-        "wired": False, "exchange_code": 0, "exchange_http_status": 0,
-        "wire_details": [], "wire_reports": [], "refund_details": []})
+        **refund_status(row, currency),
+        "wired": row["wired"], "exchange_code": 0, "exchange_http_status": 0,
+        "wire_details": [], "wire_reports": []})
     return answer
+
+
+def order_status(row) -> str:
+    """Taler's order status: paid, claimed (a wallet took the contract) or unpaid."""
+    if row["paid"]:
+        return "paid"
+    return "claimed" if row["claim_nonce"] is not None else "unpaid"
+
+
+def refund_status(row, currency: str) -> dict:
+    """The refund fields of a paid order's status.
+
+    A refund stays pending: the wallet picks it up from the payment side, which
+    this module does not see (as it takes no coins).
+    """
+    refunded = row["refunded_value"] > 0
+    return {
+        "refunded": refunded, "refund_pending": refunded,
+        "refund_amount": amount_text(currency, row["refunded_value"]),
+        "refund_details": [{
+            "reason": r["reason"], "pending": True,
+            "timestamp": timestamp_to_wire(r["refund_time"]),
+            "amount": amount_text(currency, r["increase"])} for r in row["refunds"]]}
+
+
+@bp.post("/private/orders/<order_id>/refund")
+@endpoint(permission="orders-refund", body=RefundRequestSchema, response=RefundResponseSchema,
+          errors=(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN,
+                  ErrorCode.MERCHANT_GENERIC_CURRENCY_MISMATCH,
+                  ErrorCode.MERCHANT_PRIVATE_POST_ORDERS_ID_REFUND_ORDER_UNPAID,
+                  ErrorCode.MERCHANT_PRIVATE_POST_ORDERS_ID_REFUND_NOT_ALLOWED_BY_CONTRACT,
+                  ErrorCode.MERCHANT_PRIVATE_POST_ORDERS_ID_REFUND_INCONSISTENT_AMOUNT,
+                  ErrorCode.INVENTORY_REFUND_DEADLINE_PASSED))
+def private_post_orders_id_refund(order_id, body):
+    """Raise the refunded total of a paid order; the stock stays sold."""
+    known_shape(order_id)
+    outcome = get_db().run(orders_db.refund_order, instance_serial=g.instance["instance_serial"],
+                           order_id=order_id, refund=body["refund"], reason=body["reason"],
+                           now=now_us())
+    if outcome.status != "ok":
+        raise TalerError(_REFUND_ERRORS[outcome.status], order_id)
+    return {"taler_refund_uri": _taler_uri("refund", order_id) + "/",
+            "h_contract": crockford(contract_hash(outcome.contract_terms))}
+
+
+_REFUND_ERRORS = {
+    "unknown": ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN,
+    "unpaid": ErrorCode.MERCHANT_PRIVATE_POST_ORDERS_ID_REFUND_ORDER_UNPAID,
+    "currency": ErrorCode.MERCHANT_GENERIC_CURRENCY_MISMATCH,
+    "not_allowed": ErrorCode.MERCHANT_PRIVATE_POST_ORDERS_ID_REFUND_NOT_ALLOWED_BY_CONTRACT,
+    "too_late": ErrorCode.INVENTORY_REFUND_DEADLINE_PASSED,
+    "too_high": ErrorCode.MERCHANT_PRIVATE_POST_ORDERS_ID_REFUND_INCONSISTENT_AMOUNT,
+}
+
+
+@bp.patch("/private/orders/<order_id>/forget")
+@endpoint(permission="orders-write", body=ForgetRequestSchema,
+          errors=(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN,
+                  ErrorCode.MERCHANT_PRIVATE_PATCH_ORDERS_ID_FORGET_PATH_SYNTAX_INCORRECT,
+                  ErrorCode.MERCHANT_PRIVATE_PATCH_ORDERS_ID_FORGET_PATH_NOT_FORGETTABLE))
+def private_patch_orders_id_forget(order_id, body):
+    """Forget forgettable fields of the contract terms: 200, or 204 if already gone."""
+    known_shape(order_id)
+    paths = []
+    for index, path in enumerate(body["fields_"]):
+        try:
+            paths.append(parse_path(path))
+        except ForgetPathError:
+            raise TalerError(ErrorCode.MERCHANT_PRIVATE_PATCH_ORDERS_ID_FORGET_PATH_SYNTAX_INCORRECT,
+                             path, parameter=f"fields[{index}]") from None
+    outcome = get_db().run(orders_db.forget_order, instance_serial=g.instance["instance_serial"],
+                           order_id=order_id, forget=lambda terms: forget(terms, paths))
+    if outcome == "unknown":
+        raise TalerError(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN, order_id)
+    if isinstance(outcome, NotForgettable):
+        raise TalerError(ErrorCode.MERCHANT_PRIVATE_PATCH_ORDERS_ID_FORGET_PATH_NOT_FORGETTABLE,
+                         str(outcome))
+    return {} if outcome else None
 
 
 @bp.get("/private/orders")
 @endpoint(permission="orders-read", query=OrderListQuerySchema, response=OrderListSchema)
 def private_get_orders(args):
-    """List the orders of the instance by row id (``paid`` filters yes / no)."""
-    paid = {"yes": True, "no": False}.get(args["paid"])
-    rows = get_db().run(orders_db.list_orders, instance_serial=g.instance["instance_serial"],
-                        limit=args["limit"], offset=args.get("offset"), paid=paid)
+    """List the instance's orders, newest first unless ``limit`` is positive."""
     now = now_us()
-    return {"orders": [{
-        "order_id": r["order_id"], "row_id": r["order_serial"],
-        "timestamp": r["creation_time"], "amount": r["amount"], "summary": r["summary"],
-        "refundable": r["paid"] and _before(now, r["refund_deadline"]),
-        "paid": r["paid"]} for r in rows]}
+    limit = args["limit"]
+    after = before = None
+    if "date_s" in args:
+        # Like the row threshold, the date bounds the direction of paging.
+        date = args["date_s"] * US_PER_S
+        after, before = (date, None) if limit > 0 else (None, date)
+    if "max_age" in args and limit > 0:
+        oldest = now - args["max_age"] if args["max_age"] < now else 0
+        after = oldest if after is None else max(after, oldest)
+    rows = get_db().run(
+        orders_db.list_orders, instance_serial=g.instance["instance_serial"], limit=limit,
+        offset=args["offset"], paid=args["paid"], refunded=args["refunded"],
+        wired=args["wired"], after=after, before=before, session_id=args.get("session_id"),
+        fulfillment_url=args.get("fulfillment_url"),
+        summary_filter=args.get("summary_filter"))
+    return {"orders": [_history_entry(r, now) for r in rows]}
+
+
+def _history_entry(row, now: int) -> dict:
+    currency = row["amount"].split(":", 1)[0]
+    return {
+        "order_id": row["order_id"], "row_id": row["order_serial"],
+        "timestamp": row["creation_time"], "amount": row["amount"], "summary": row["summary"],
+        "refundable": _refundable(row, now), "paid": row["paid"],
+        "refund_amount": amount_text(currency, row["refunded_value"]),
+        "pending_refund_amount": amount_text(currency, row["refunded_value"])}
+
+
+def _refundable(row, now: int) -> bool:
+    """Paid, before the refund deadline, and not yet refunded in full."""
+    return (row["paid"] and row["refund_deadline"] is not None and now < row["refund_deadline"]
+            and row["refunded_value"] < row["amount_value"])
+
+
+def amount_text(currency: str, value) -> str:
+    """An Amount string from a currency and an exact NUMERIC value."""
+    return str(Amount(currency, Decimal(value)))
 
 
 @bp.delete("/private/orders/<order_id>")
@@ -151,7 +265,7 @@ def private_get_orders(args):
                   ErrorCode.MERCHANT_PRIVATE_DELETE_ORDERS_ALREADY_PAID))
 def private_delete_orders_id(order_id):
     """Delete an unpaid order; the stock it held is free at once."""
-    _known_shape(order_id)
+    known_shape(order_id)
     status = get_db().run(orders_db.delete_order, instance_serial=g.instance["instance_serial"],
                           order_id=order_id)
     if status == "unknown":
@@ -166,10 +280,11 @@ def private_delete_orders_id(order_id):
                   ErrorCode.MERCHANT_POST_ORDERS_ID_PAY_OFFER_EXPIRED))
 def private_post_orders_id_paid(order_id):
     """Payment hook (extension): the order's stock becomes sold, exactly once."""
-    _known_shape(order_id)
+    known_shape(order_id)
     outcome = get_db().run(orders_db.pay_order, instance_serial=g.instance["instance_serial"],
                            order_id=order_id, now=now_us(),
-                           reclaim_batch=current_app.config["INVENTORY"]["RECLAIM_BATCH"])
+                           reclaim_batch=current_app.config["INVENTORY"]["RECLAIM_BATCH"],
+                           nonce=crockford(secrets.token_bytes(32)))
     if outcome.status == "unknown":
         raise TalerError(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN, order_id)
     if outcome.status == "insufficient":
@@ -206,28 +321,44 @@ def order_total(lines, products, currency) -> Amount | None:
 
 
 def contract_terms(body, *, order_id, amount, now, pay_deadline, lines, products,
-                   currency) -> dict:
+                   currency, instance) -> dict:
     """The contract terms: the order as sent, completed like Taler's backend does.
 
-    The inventory lines are appended to ``products`` with what the inventory
-    knows of them (name, description, unit, line price, taxes, image).
+    Deadlines the order leaves out come from ``refund_delay`` or the instance's
+    defaults; ``max_fee`` defaults to zero (the merchant covers no fees unless it
+    says so).  The inventory lines are appended to ``products`` with what the
+    inventory knows of them (name, description, unit, line price, taxes, image).
     """
+    order = body["order"]
     terms = dict(body["order_raw"])
     terms["order_id"] = order_id
     if amount is not None:
         terms["amount"] = str(amount)
+        terms.setdefault("max_fee", f"{amount.currency}:0")
     terms.setdefault("timestamp", timestamp_to_wire(now))
     terms["pay_deadline"] = timestamp_to_wire(pay_deadline)
-    if "refund_delay" in body and "refund_deadline" not in terms:
-        terms["refund_deadline"] = timestamp_to_wire(
-            ceil_to_second(add(now, body["refund_delay"])))
+    refund = order.get("refund_deadline")
+    if refund is None:
+        delay = body.get("refund_delay", instance["default_refund_delay"])
+        # From the contract's timestamp (whole seconds): no delay, no refund window.
+        created = order.get("timestamp", now - now % US_PER_S)
+        refund = ceil_to_second(add(created, delay))
+        terms["refund_deadline"] = timestamp_to_wire(refund)
+    wire = order.get("wire_transfer_deadline")
+    if wire is None:
+        wire = ceil_to_second(add(refund, instance["default_wire_transfer_delay"]))
+        terms["wire_transfer_deadline"] = timestamp_to_wire(wire)
+    if wire < refund:
+        raise TalerError(ErrorCode.MERCHANT_PRIVATE_POST_ORDERS_REFUND_AFTER_WIRE_DEADLINE,
+                         "order.wire_transfer_deadline", parameter="order.wire_transfer_deadline")
+    terms.setdefault("products", [])
     if isinstance(terms.get("fulfillment_url"), str):
         terms["fulfillment_url"] = terms["fulfillment_url"].replace("${ORDER_ID}", order_id)
     inventory = [_contract_product(product_id, quantity, products[product_id], currency)
                  for product_id, quantity in lines if product_id in products]
     if inventory:
-        terms["products"] = list(terms.get("products", [])) + inventory
-    return terms
+        terms["products"] = list(terms["products"]) + inventory
+    return seed_forgettable(copy.deepcopy(terms))
 
 
 def _contract_product(product_id, quantity, product, currency) -> dict:
@@ -266,14 +397,6 @@ def new_order_id(now: int) -> str:
     return f"{day}-{crockford(secrets.token_bytes(10))}"
 
 
-def crockford(data: bytes) -> str:
-    """Crockford base32 of ``data`` as GNUnet writes it (no padding)."""
-    bits = len(data) * 8
-    digits = -(-bits // 5)
-    value = int.from_bytes(data, "big") << (digits * 5 - bits)
-    return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(digits)))
-
-
 def ceil_to_second(us: int) -> int:
     """Round a time up to a whole second (Taler Timestamps have seconds)."""
     if us >= FOREVER:
@@ -283,14 +406,18 @@ def ceil_to_second(us: int) -> int:
 
 def _canonical_request(body) -> str:
     """What makes two requests for the same order id "the same request"."""
-    return exact_dumps({
+    request = {
         "order": body["order_raw"],
         "inventory_products": [[line["product_id"], q.format(line["quantity"])]
                                for line in body["inventory_products"]],
         "lock_uuids": body["lock_uuids"],
         "create_token": body["create_token"],
         "refund_delay": body.get("refund_delay"),
-    }, sort_keys=True)
+    }
+    if body.get("session_id") is not None:
+        # Only when given, so the orders made before it existed keep their hash.
+        request["session_id"] = body["session_id"]
+    return exact_dumps(request, sort_keys=True)
 
 
 _PLACEHOLDER = re.compile(r'"\\u0000(\d+)\\u0000"')
@@ -325,25 +452,49 @@ def _line(line) -> dict:
             "unit_quantity": q.format(quantity)}
 
 
-def _before(now: int, deadline) -> bool:
-    if deadline == "never":
-        return True
-    return isinstance(deadline, int) and now < deadline * US_PER_S
-
-
 def _instance_path() -> str:
     inst = instance_id()
     return "" if inst == ADMIN_INSTANCE else f"instances/{inst}/"
 
 
-def _pay_uri(order_id: str, claim_token: str | None) -> str:
-    scheme = "taler" if request.scheme == "https" else "taler+http"
-    uri = f"{scheme}://pay/{request.host}/{_instance_path()}{order_id}/"
+def instance_base_url() -> str:
+    """The instance's public base URL, ending in ``/``.
+
+    ``TALER_INVENTORY_BASE_URL`` (the server's root) when set; else the request's
+    scheme and host, taken from ``X-Forwarded-Proto``, ``-Host`` and ``-Prefix``
+    only when ``TALER_INVENTORY_TRUST_FORWARDED`` says a proxy sets them (a client
+    could send them otherwise).
+    """
+    settings = current_app.config["INVENTORY"]
+    root = settings["BASE_URL"]
+    if not root:
+        scheme, host, prefix = request.scheme, request.host, ""
+        if settings["TRUST_FORWARDED"]:
+            scheme = _first(request.headers.get("X-Forwarded-Proto")) or scheme
+            host = _first(request.headers.get("X-Forwarded-Host")) or host
+            prefix = _first(request.headers.get("X-Forwarded-Prefix")).rstrip("/")
+        root = f"{scheme}://{host}{prefix}/"
+    return root.rstrip("/") + "/" + _instance_path()
+
+
+def _first(header: str | None) -> str:
+    """The first value of a comma-separated forwarding header (the client's side)."""
+    return (header or "").split(",", 1)[0].strip()
+
+
+def _taler_uri(action: str, order_id: str) -> str:
+    """``taler[+http]://ACTION/HOST[/PATH]/[instances/$I/]ORDER_ID`` of the base URL."""
+    scheme, rest = instance_base_url().split("://", 1)
+    return f"{'taler' if scheme == 'https' else 'taler+http'}://{action}/{rest}{order_id}"
+
+
+def pay_uri(order_id: str, claim_token: str | None) -> str:
+    uri = _taler_uri("pay", order_id) + "/"
     return uri + (f"?c={claim_token}" if claim_token else "")
 
 
 def _status_url(order_id: str, claim_token: str | None) -> str:
-    url = f"{request.host_url}{_instance_path()}orders/{order_id}"
+    url = f"{instance_base_url()}orders/{order_id}"
     return url + (f"?token={claim_token}" if claim_token else "")
 
 
@@ -371,10 +522,10 @@ def _check_numbers(value, path):
             _check_numbers(item, f"{path}[{index}]")
 
 
-def _known_shape(order_id: str):
+def known_shape(order_id: str, code=ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN):
     """An order id no order can have is unknown (and never reaches SQL)."""
     if ORDER_ID.regex.match(order_id) is None:
-        raise TalerError(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN, order_id[:128])
+        raise TalerError(code, order_id[:128])
 
 
 def _malformed(field: str, hint: str) -> TalerError:

@@ -3,6 +3,11 @@ look up and list."""
 from dataclasses import dataclass
 from decimal import Decimal
 
+from psycopg.types.json import Jsonb
+
+from ..contract import NotForgettable
+from . import instances as instances_db
+
 
 @dataclass(frozen=True)
 class CreateOutcome:
@@ -42,7 +47,7 @@ def order_products(conn, *, instance_serial, product_ids):
 
 def create_order(conn, *, instance_serial, order_id, request_hash, now, pay_deadline,
                  summary, amount, contract_terms, claim_token, lines, lock_uuids,
-                 reclaim_batch) -> CreateOutcome:
+                 reclaim_batch, session_id=None) -> CreateOutcome:
     """Create the order and hand the carts of ``lock_uuids`` over to it, or change nothing.
 
     ``lines`` is a list of (product_id, quantity) in request order;
@@ -56,19 +61,108 @@ def create_order(conn, *, instance_serial, order_id, request_hash, now, pay_dead
         (instance_serial, order_id, request_hash, now, pay_deadline, summary, amount,
          contract_terms, claim_token, [p for p, _ in lines],
          [qty for _, qty in lines], list(lock_uuids), reclaim_batch)).fetchone()
+    if row["out_status"] == "ok" and session_id is not None:
+        # In the same transaction as the insert (the caller's).
+        conn.execute("UPDATE orders SET session_id = %s"
+                     " WHERE instance_serial = %s AND order_id = %s",
+                     (session_id, instance_serial, order_id))
     return CreateOutcome(row["out_status"], row["out_claim_token"], row["out_line"],
                          row["out_product_id"], row["out_requested"], row["out_available"],
                          row["out_next_expiration"], row["out_restock"])
 
 
-def pay_order(conn, *, instance_serial, order_id, now, reclaim_batch) -> PayOutcome:
-    """Mark an order paid: what it holds (or, past its deadline, what is free) is sold."""
-    row = conn.execute(
-        """SELECT out_status, out_product_id, out_requested, out_available, out_restock
-             FROM pay_order(%s, %s, %s, %s)""",
-        (instance_serial, order_id, now, reclaim_batch)).fetchone()
+def pay_order(conn, *, instance_serial, order_id, now, reclaim_batch, nonce) -> PayOutcome:
+    """Mark an order paid: what it holds (or, past its deadline, what is free) is sold.
+
+    An order no wallet claimed is claimed with ``nonce`` in the same transaction:
+    a paid order's contract terms always carry a nonce.
+    """
+    with conn.transaction():
+        row = conn.execute(
+            """SELECT out_status, out_product_id, out_requested, out_available, out_restock
+                 FROM pay_order(%s, %s, %s, %s)""",
+            (instance_serial, order_id, now, reclaim_batch)).fetchone()
+        if row["out_status"] == "ok":
+            conn.execute(
+                """UPDATE orders
+                      SET claim_nonce = %(nonce)s, claim_time = %(now)s,
+                          contract_terms = contract_terms || jsonb_build_object('nonce', %(nonce)s::TEXT)
+                    WHERE instance_serial = %(i)s AND order_id = %(o)s AND claim_nonce IS NULL""",
+                {"nonce": nonce, "now": now, "i": instance_serial, "o": order_id})
     return PayOutcome(row["out_status"], row["out_product_id"], row["out_requested"],
                       row["out_available"], row["out_restock"])
+
+
+@dataclass(frozen=True)
+class RefundOutcome:
+    # ok, unknown, unpaid, currency, not_allowed, too_late, too_high
+    status: str
+    contract_terms: dict | None = None
+
+
+def refund_order(conn, *, instance_serial, order_id, refund, reason, now) -> RefundOutcome:
+    """Raise the refunded total of a paid order to ``refund`` (an Amount)."""
+    row = conn.execute(
+        "SELECT out_status, out_contract_terms FROM refund_order(%s, %s, %s, %s, %s, %s)",
+        (instance_serial, order_id, refund.currency, refund.value, reason, now)).fetchone()
+    return RefundOutcome(row["out_status"], row["out_contract_terms"])
+
+
+def forget_order(conn, *, instance_serial, order_id, forget):
+    """Apply ``forget(terms) -> count`` to the order's contract terms and store them.
+
+    Returns "unknown", the ``NotForgettable`` error ``forget`` raised (nothing is
+    stored), or how many fields were forgotten now.
+    """
+    with conn.transaction():
+        row = conn.execute(
+            """SELECT order_serial, contract_terms FROM orders
+                WHERE instance_serial = %s AND order_id = %s FOR UPDATE""",
+            (instance_serial, order_id)).fetchone()
+        if row is None:
+            return "unknown"
+        terms = row["contract_terms"]
+        try:
+            count = forget(terms)
+        except NotForgettable as err:
+            return err
+        if count:
+            conn.execute("UPDATE orders SET contract_terms = %s WHERE order_serial = %s",
+                         (Jsonb(terms), row["order_serial"]))
+        return count
+
+
+def contract_instance(conn, *, instance_serial):
+    """What a contract says of the instance, and the bank account it names (the
+    oldest active one; None without)."""
+    instance = conn.execute(
+        """SELECT name, merchant_pub, settings, default_refund_delay,
+                  default_wire_transfer_delay
+             FROM instances WHERE instance_serial = %s""", (instance_serial,)).fetchone()
+    account = conn.execute(
+        """SELECT payto_uri, h_wire FROM instance_accounts
+            WHERE instance_serial = %s AND active ORDER BY account_serial LIMIT 1""",
+        (instance_serial,)).fetchone()
+    return instance, account
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    status: str  # ok, unknown (or a wrong claim token), claimed (by another nonce)
+    contract_terms: dict | None = None
+    private_key: bytes | None = None
+
+
+def claim_order(conn, *, instance_serial, order_id, nonce, token, now) -> ClaimOutcome:
+    """A wallet claims the order with its nonce; with the key to sign the terms."""
+    with conn.transaction():
+        row = conn.execute(
+            "SELECT out_status, out_contract_terms FROM claim_order(%s, %s, %s, %s, %s)",
+            (instance_serial, order_id, nonce, token, now)).fetchone()
+        if row["out_status"] != "ok":
+            return ClaimOutcome(row["out_status"])
+        return ClaimOutcome("ok", row["out_contract_terms"],
+                            instances_db.private_key(conn, instance_serial))
 
 
 def delete_order(conn, *, instance_serial, order_id) -> str:
@@ -78,35 +172,75 @@ def delete_order(conn, *, instance_serial, order_id) -> str:
 
 
 def lookup_order(conn, *, instance_serial, order_id):
-    """An order with its inventory lines (``lines``: [{product_id, quantity}]), or None."""
+    """An order with its inventory lines (``lines``: [{product_id, quantity}]) and
+    refunds (``refunds``: [{refund_time, increase, reason}]), or None."""
     return conn.execute(
         """SELECT o.order_serial, o.order_id, o.creation_time, o.pay_deadline, o.summary,
                   o.amount, o.contract_terms, o.claim_token, o.paid, o.paid_time,
+                  o.refunded_value, o.refund_deadline, o.amount_value, o.wired,
+                  o.claim_nonce, o.session_id,
                   ARRAY(SELECT json_build_object('product_id', l.product_id,
                                                  'quantity', l.quantity::TEXT)
                           FROM order_lines l
                          WHERE l.order_serial = o.order_serial
-                         ORDER BY l.line_no) AS lines
+                         ORDER BY l.line_no) AS lines,
+                  ARRAY(SELECT json_build_object('refund_time', r.refund_time,
+                                                 'increase', r.increase::TEXT,
+                                                 'reason', r.reason)
+                          FROM order_refunds r
+                         WHERE r.order_serial = o.order_serial
+                         ORDER BY r.refund_serial) AS refunds
              FROM orders o
             WHERE o.instance_serial = %s AND o.order_id = %s""",
         (instance_serial, order_id)).fetchone()
 
 
-def list_orders(conn, *, instance_serial, limit, offset=None, paid=None):
-    """Orders of an instance by row serial; ``limit`` < 0: descending (newest first)."""
+def list_orders(conn, *, instance_serial, limit, offset=None, paid=None, refunded=None,
+                wired=None, after=None, before=None, session_id=None, fulfillment_url=None,
+                summary_filter=None):
+    """A page of an instance's orders by row serial, filtered.
+
+    ``limit`` < 0: descending (newest first) below ``offset``; else ascending above
+    it.  ``after`` / ``before`` bound the creation time (microseconds, exclusive);
+    ``summary_filter`` matches a substring of the summary, ignoring case.
+    """
     where = ["instance_serial = %(instance)s"]
     params = {"instance": instance_serial, "limit": abs(limit)}
-    if paid is not None:
-        where.append("paid = %(paid)s")
-        params["paid"] = paid
+    for column, value in (("paid", paid), ("wired", wired)):
+        if value is not None:
+            where.append(f"{column} = %({column})s")
+            params[column] = value
+    if refunded is not None:
+        where.append("refunded_value > 0" if refunded else "refunded_value = 0")
     if offset is not None:
         where.append("order_serial > %(offset)s" if limit >= 0 else "order_serial < %(offset)s")
         params["offset"] = offset
+    if after is not None:
+        where.append("creation_time > %(after)s")
+        params["after"] = after
+    if before is not None:
+        where.append("creation_time < %(before)s")
+        params["before"] = before
+    if session_id is not None:
+        where.append("session_id = %(session_id)s")
+        params["session_id"] = session_id
+    if fulfillment_url is not None:
+        # The md5 term is what orders_by_fulfillment_url indexes.
+        where.append("md5(fulfillment_url) = md5(%(url)s) AND fulfillment_url = %(url)s")
+        params["url"] = fulfillment_url
+    if summary_filter is not None:
+        where.append("summary ILIKE %(summary)s")
+        params["summary"] = "%" + _like_escape(summary_filter) + "%"
     order = "ASC" if limit >= 0 else "DESC"
     return conn.execute(
         f"""SELECT order_serial, order_id, creation_time, amount, summary, paid,
-                   contract_terms->'refund_deadline'->'t_s' AS refund_deadline
+                   refund_deadline, amount_value, refunded_value
               FROM orders
              WHERE {' AND '.join(where)}
              ORDER BY order_serial {order}
              LIMIT %(limit)s""", params).fetchall()
+
+
+def _like_escape(text: str) -> str:
+    """``text`` matched literally by LIKE (its default escape character is ``\\``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -9,8 +9,10 @@ from decimal import Decimal
 from marshmallow import (INCLUDE, ValidationError, fields, post_load, validate,
                          validates_schema)
 
+from .. import talercrypto
+from ..timeutil import FOREVER, US_PER_S
 from .common import (AmountField, BaseSchema, DecimalQuantity, JsonObject, LegacyQuantity,
-                     PageQuerySchema, RelativeTime, StrictBoolean, StrictInteger, Text, Timestamp,
+                     QueryInteger, RelativeTime, StrictBoolean, StrictInteger, Text, Timestamp,
                      check_json, merge_quantity)
 from .locks import LOCK_UUID
 from .products import PRODUCT_ID
@@ -85,6 +87,7 @@ class PostOrderRequestSchema(BaseSchema):
                              validate=validate.Length(max=MAX_LOCK_UUIDS))
     create_token = StrictBoolean(load_default=True)
     refund_delay = RelativeTime()
+    session_id = Text(validate=validate.Length(min=1, max=256))
 
     @post_load(pass_original=True)
     def _keep_order(self, data, original, **kwargs):
@@ -131,10 +134,119 @@ class OrderStatusSchema(BaseSchema):
     wire_details = fields.List(fields.Dict())
     wire_reports = fields.List(fields.Dict())
     refund_details = fields.List(fields.Dict())
+    # unpaid and claimed
+    already_paid_order_id = fields.String()
+    already_paid_fulfillment_url = fields.String()
 
 
-class OrderListQuerySchema(PageQuerySchema):
-    paid = fields.String(load_default="all", validate=validate.OneOf(["yes", "no", "all"]))
+class YesNoAll(fields.String):
+    """A listing filter ``yes`` / ``no`` / ``all`` (any case); loads True / False / None."""
+
+    _VALUES = {"yes": True, "no": False, "all": None}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).lower()
+        if text not in self._VALUES:
+            raise ValidationError('must be "yes", "no" or "all"')
+        return self._VALUES[text]
+
+
+class QueryRelativeTime(fields.String):
+    """A relative time in a query string: microseconds, or ``forever``."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text == "forever":
+            return FOREVER
+        if not text.isascii() or not text.isdigit() or len(text) > 18:
+            raise ValidationError('must be microseconds (digits) or "forever"')
+        return int(text)
+
+
+_ROWS = validate.Range(min=-1000, max=1000)
+_SERIAL = validate.Range(min=0, max=2**63 - 1)
+
+
+class OrderListQuerySchema(BaseSchema):
+    """``GET /private/orders``: Taler's filters, paging (``limit``/``offset`` and the
+    legacy ``delta``/``start``) and long polling (``timeout_ms``)."""
+
+    paid = YesNoAll(load_default=None)
+    refunded = YesNoAll(load_default=None)
+    wired = YesNoAll(load_default=None)
+    limit = QueryInteger(validate=_ROWS)
+    delta = QueryInteger(validate=_ROWS)
+    offset = QueryInteger(validate=_SERIAL)
+    start = QueryInteger(validate=_SERIAL)
+    date_s = QueryInteger(validate=validate.Range(min=0, max=FOREVER // US_PER_S))
+    max_age = QueryRelativeTime()
+    timeout_ms = QueryInteger(validate=validate.Range(min=0, max=2**53))
+    session_id = Text(validate=validate.Length(min=1, max=256))
+    fulfillment_url = Text(validate=validate.Length(min=1, max=8192))
+    summary_filter = Text(validate=validate.Length(min=1, max=256))
+
+    @post_load
+    def _paging(self, data, **kwargs):
+        # limit (v12+) wins over the legacy delta; without either, the newest 20.
+        limit = data.pop("limit", None)
+        delta = data.pop("delta", None)
+        data["limit"] = limit if limit is not None else delta if delta is not None else -20
+        offset = data.pop("offset", None)
+        start = data.pop("start", None)
+        data["offset"] = offset if offset is not None else start
+        return data
+
+
+class RefundRequestSchema(BaseSchema):
+    """``POST /private/orders/$ID/refund``: the new refunded total and why."""
+
+    refund = AmountField(required=True)
+    reason = Text(required=True, validate=validate.Length(max=4096))
+
+
+class RefundResponseSchema(BaseSchema):
+    taler_refund_uri = fields.String()
+    h_contract = fields.String()
+
+
+class ForgetRequestSchema(BaseSchema):
+    """``PATCH /private/orders/$ID/forget``: JSON paths of forgettable fields."""
+
+    fields_ = fields.List(Text(validate=validate.Length(max=1024)), required=True,
+                          data_key="fields", validate=validate.Length(max=1000))
+
+
+class Base32Key(Text):
+    """A 32-byte key (an EdDSA public key, a wallet's nonce) in Crockford base32."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            talercrypto.decode(text, 32)
+        except talercrypto.EncodingError as err:
+            raise ValidationError(str(err)) from None
+        return text.upper()
+
+
+class ClaimRequestSchema(BaseSchema):
+    """``POST /orders/$ID/claim``: the wallet's nonce and the order's claim token."""
+
+    nonce = Base32Key(required=True)
+    token = Text(validate=validate.Length(max=256))
+
+
+class ClaimResponseSchema(BaseSchema):
+    contract_terms = fields.Dict()
+    sig = fields.String()
+
+
+class PublicOrderQuerySchema(BaseSchema):
+    """``GET /orders/$ID``: the customer's credentials and long-polling wish."""
+
+    token = Text(validate=validate.Length(max=256))
+    h_contract = Text(validate=validate.Length(max=128))
+    session_id = Text(validate=validate.Length(min=1, max=256))
+    timeout_ms = QueryInteger(validate=validate.Range(min=0, max=2**53))
 
 
 class OrderListEntrySchema(BaseSchema):
@@ -145,6 +257,8 @@ class OrderListEntrySchema(BaseSchema):
     summary = fields.String()
     refundable = fields.Boolean()
     paid = fields.Boolean()
+    refund_amount = fields.String()
+    pending_refund_amount = fields.String()
 
 
 class OrderListSchema(BaseSchema):

@@ -61,8 +61,7 @@ def test_permission_names_and_scopes_are_the_documented_ones():
 
 def test_every_permission_is_needed_somewhere(app):
     needed = {permission for _, _, permission in _routes(app)}
-    # orders-refund belongs to refunds, which this server does not implement.
-    assert auth.ALL_PERMISSIONS - needed == {"token-refresh", "orders-refund"}
+    assert auth.ALL_PERMISSIONS - needed == {"token-refresh"}
 
 
 @pytest.mark.parametrize("scope", SCOPES)

@@ -19,7 +19,7 @@ def _text(driver, css):
 
 def _stored_token(driver):
     return driver.execute_script(
-        "return JSON.parse(sessionStorage.getItem('taler-inventory-session')).token")
+        "return JSON.parse(sessionStorage.getItem('taler-inventory-session:/webui/')).token")
 
 
 def test_sign_in_and_out(browser, server):
@@ -457,6 +457,15 @@ def test_the_admin_sets_an_instance_password(browser, server, api):
     resp = requests.post(server.base + "/instances/stall/private/token", json={"scope": "all"},
                          auth=("stall", "stall-pw-1"), timeout=10)
     assert (resp.status_code, resp.json()["code"]) == (401, 2015)
+    # Its back-office, in the same tab, asks for its own sign-in.
+    find(browser, "#instance-webui").click()
+    box = wait(browser, lambda d: d.find_element(By.NAME, "instance"))
+    assert box.get_attribute("value") == "stall"
+    browser.find_element(By.NAME, "password").send_keys("stall-pw-2", Keys.ENTER)
+    wait(browser, lambda d: _text(d, "#who-name") == "Instance stall")
+    # The administrator's session is still there at the administrator's URL.
+    browser.get(server.base + "/webui/#/instances")
+    wait(browser, lambda d: _text(d, "#who-name") == "Instance admin")
 
 
 def test_search_products_by_name_and_category(browser, server, api):
@@ -505,3 +514,12 @@ def test_a_known_unit_sets_the_fractions(browser, server, api):
     wait(browser, lambda d: _text(d, "#product-facts [data-fact=stock]") == "25.125 kg")
     stored = api.get("/private/products/rice").json()
     assert (stored["unit_allow_fraction"], stored["unit_precision_level"]) == (True, 3)
+
+
+def test_an_unknown_product_says_so(browser, server, api):
+    sign_in(browser, server, path="/webui/#/product/no-such-thing")
+    alert = find(browser, "main [role=alert]")
+    resp = api.get("/private/products/no-such-thing")
+    assert (resp.status_code, resp.json()["code"]) == (404, 2006)
+    assert alert.text.startswith(resp.json()["hint"])
+    assert _text(browser, "main h1") == "This page cannot be shown"

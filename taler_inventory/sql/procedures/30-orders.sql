@@ -302,6 +302,7 @@ BEGIN
    WHERE p.product_serial = sold.product_serial;
   UPDATE orders SET paid = TRUE, paid_time = in_now
    WHERE order_serial = v_order.order_serial;
+  PERFORM notify_order(in_instance_serial, in_order_id);
   out_status := 'ok';
 END $$;
 COMMENT ON FUNCTION pay_order(INT8, TEXT, INT8, INT4)
@@ -346,3 +347,92 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION delete_order(INT8, TEXT)
   IS 'Delete an unpaid order and free what it holds at once.  Status: ok, unknown, paid.';
+
+
+CREATE OR REPLACE FUNCTION refund_order(
+   in_instance_serial INT8, in_order_id TEXT, in_currency TEXT, in_total NUMERIC,
+   in_reason TEXT, in_now INT8,
+   OUT out_status TEXT, OUT out_contract_terms JSONB)
+LANGUAGE plpgsql AS $$
+DECLARE
+  o RECORD;
+BEGIN
+  -- Taler's refund is the new total: it only grows, never beyond the amount, and
+  -- asking for a total already reached changes nothing.  The stock stays sold.
+  SELECT order_serial, paid, amount, amount_value, refunded_value, refund_deadline,
+         contract_terms,
+         (contract_terms #>> '{timestamp,t_s}')::NUMERIC * 1000000 AS created
+    INTO o
+    FROM orders
+   WHERE instance_serial = in_instance_serial AND order_id = in_order_id
+   FOR UPDATE;
+  IF NOT FOUND THEN
+    out_status := 'unknown';
+    RETURN;
+  END IF;
+  out_contract_terms := o.contract_terms;
+  IF NOT o.paid THEN
+    out_status := 'unpaid';
+  ELSIF split_part(o.amount, ':', 1) <> in_currency THEN
+    out_status := 'currency';
+  ELSIF o.refund_deadline IS NULL OR o.refund_deadline <= o.created THEN
+    out_status := 'not_allowed';  -- a refund delay of zero
+  ELSIF in_now >= o.refund_deadline THEN
+    out_status := 'too_late';
+  ELSIF in_total > o.amount_value THEN
+    out_status := 'too_high';
+  ELSE
+    out_status := 'ok';
+    IF in_total > o.refunded_value THEN
+      INSERT INTO order_refunds (order_serial, instance_serial, refund_time, increase, reason)
+      VALUES (o.order_serial, in_instance_serial, in_now, in_total - o.refunded_value,
+              in_reason);
+      UPDATE orders SET refunded_value = in_total WHERE order_serial = o.order_serial;
+      PERFORM notify_order(in_instance_serial, in_order_id);
+    END IF;
+  END IF;
+END $$;
+COMMENT ON FUNCTION refund_order(INT8, TEXT, TEXT, NUMERIC, TEXT, INT8)
+  IS 'Raise a paid order''s refunded total to in_total (Taler''s refund request); statuses ok, unknown, unpaid, currency, not_allowed, too_late, too_high.';
+
+
+CREATE OR REPLACE FUNCTION notify_order(in_instance_serial INT8, in_order_id TEXT)
+RETURNS VOID LANGUAGE sql AS $$
+  SELECT pg_notify('inventory_order', in_instance_serial::TEXT || ' ' || in_order_id);
+$$;
+COMMENT ON FUNCTION notify_order(INT8, TEXT)
+  IS 'Tell long-polling requests (LISTEN inventory_order) that an order''s status changed; delivered at commit.';
+
+
+CREATE OR REPLACE FUNCTION claim_order(
+   in_instance_serial INT8, in_order_id TEXT, in_nonce TEXT, in_token TEXT, in_now INT8,
+   OUT out_status TEXT, OUT out_contract_terms JSONB)
+LANGUAGE plpgsql AS $$
+DECLARE
+  o RECORD;
+BEGIN
+  -- The first wallet's nonce goes into the contract terms, once: the same nonce
+  -- again gets the same terms, another one is refused.
+  SELECT order_serial, claim_token, claim_nonce, contract_terms INTO o
+    FROM orders
+   WHERE instance_serial = in_instance_serial AND order_id = in_order_id
+   FOR UPDATE;
+  IF NOT FOUND OR (o.claim_token IS NOT NULL AND o.claim_token IS DISTINCT FROM in_token) THEN
+    out_status := 'unknown';
+    RETURN;
+  END IF;
+  IF o.claim_nonce IS NOT NULL THEN
+    out_status := CASE WHEN o.claim_nonce = in_nonce THEN 'ok' ELSE 'claimed' END;
+    out_contract_terms := o.contract_terms;
+    RETURN;
+  END IF;
+  UPDATE orders
+     SET claim_nonce = in_nonce, claim_time = in_now,
+         contract_terms = contract_terms || jsonb_build_object('nonce', in_nonce)
+   WHERE order_serial = o.order_serial
+  RETURNING contract_terms INTO out_contract_terms;
+  PERFORM notify_order(in_instance_serial, in_order_id);
+  out_status := 'ok';
+END $$;
+COMMENT ON FUNCTION claim_order(INT8, TEXT, TEXT, TEXT, INT8)
+  IS 'A wallet claims an order: its nonce goes into the contract terms once; statuses ok, unknown (or wrong claim token), claimed (by another nonce).';

@@ -1,6 +1,5 @@
 // The only way the pages reach the server: the documented JSON API with a Bearer
 // token kept in sessionStorage (gone when the tab closes).
-const SESSION_KEY = "taler-inventory-session";
 
 // The pages live at [/instances/$I]/webui/ under whatever prefix a proxy adds.
 const WEBUI_PATH = /^(.*?)(?:\/instances\/([^/]+))?\/webui(?:\/.*)?$/;
@@ -14,6 +13,10 @@ function pathParts() {
 /** The instance whose URL served the page (the sign-in form's default). */
 export const urlInstance = pathParts().instance;
 const root = pathParts().root;
+
+// One session per back-office URL: a tab that goes from /webui/ to
+// /instances/shop/webui/ signs in to the shop instead of showing admin's data there.
+const SESSION_KEY = `taler-inventory-session:${location.pathname.replace(/\/webui\/.*$/, "/webui/")}`;
 
 export function instancePrefix(id) {
   return id === "admin" ? root : `${root}/instances/${encodeURIComponent(id)}`;

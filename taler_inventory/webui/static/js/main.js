@@ -56,7 +56,7 @@ async function render({ focus = true } = {}) {
     await view(page, parts.slice(1), query, context());
   } catch (err) {
     if (!api.session.get()) return undefined; // the session ended meanwhile
-    page.replaceChildren(h("h1", {}, "Something went wrong"),
+    page.replaceChildren(h("h1", {}, "This page cannot be shown"),
       h("p", { class: "alert", role: "alert" }, err.message));
   }
   return undefined;
