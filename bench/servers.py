@@ -40,6 +40,7 @@ from pathlib import Path
 import requests
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 CLK = os.sysconf("SC_CLK_TCK")
 PASSWORD = "bench-password"
 LOCK_LUA = """
@@ -162,84 +163,20 @@ def _ms(text):
         and not text.endswith("ms") else value
 
 
-# -- slow clients -------------------------------------------------------------------
-
-def _silent(port, count, stop):
-    socks = []
-    for _ in range(count):
-        try:
-            socks.append(socket.create_connection(("127.0.0.1", port), timeout=5))
-        except OSError:
-            pass
-    stop.wait()
-    for s in socks:
-        s.close()
-
-
-def _dripper(port, kind, stop):
-    """One dripping client; it reconnects when the server gives up on it."""
-    while not stop.is_set():
-        try:
-            s = socket.create_connection(("127.0.0.1", port), timeout=5)
-        except OSError:
-            stop.wait(0.2)
-            continue
-        try:
-            if kind == "head":
-                s.sendall(b"GET /config HTTP/1.1\r\nHost: x\r\n")
-                while not stop.wait(1.0):
-                    s.sendall(b"X-Drip: a\r\n")
-            else:
-                s.sendall(b"POST /private/products/hot/lock HTTP/1.1\r\nHost: x\r\n"
-                          b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
-                while not stop.wait(1.0):
-                    s.sendall(b" ")
-        except OSError:
-            pass
-        finally:
-            s.close()
-
-
-def _probe(server, seconds, latencies, outcomes):
-    session = requests.Session()
-    end = time.monotonic() + seconds
-    i = 0
-    while time.monotonic() < end:
-        i += 1
-        started = time.monotonic()
-        try:
-            if i % 2:
-                resp = session.get(server.base + "/config", timeout=10)
-            else:
-                resp = session.post(server.base + "/private/products/hot/lock", timeout=10,
-                                    headers={"Authorization": server.token},
-                                    json={"lock_uuid": f"p-{threading.get_ident()}-{i}",
-                                          "duration": {"d_us": 600 * 10**6}})
-            outcomes.append(resp.status_code)
-        except requests.RequestException as exc:
-            outcomes.append(type(exc).__name__)
-        latencies.append(time.monotonic() - started)
-        time.sleep(0.02)
-
+# -- slow clients (the crowd and the probes of the tests) ----------------------------
 
 def slow_clients(server, seconds):
-    stop = threading.Event()
-    crowd = [threading.Thread(target=_silent, args=(server.port, 200, stop))]
-    crowd += [threading.Thread(target=_dripper, args=(server.port, kind, stop))
-              for kind in ("head", "body") for _ in range(64)]
-    for t in crowd:
-        t.start()
-    time.sleep(2)
+    from tests.e2e.hostile import Crowd, probe
     latencies, outcomes = [], []
-    probes = [threading.Thread(target=_probe, args=(server, seconds, latencies, outcomes))
-              for _ in range(4)]
-    for t in probes:
-        t.start()
-    for t in probes:
-        t.join(seconds + 30)
-    stop.set()
-    for t in crowd:
-        t.join(10)
+    with Crowd(server.port, product="hot"):
+        time.sleep(2)
+        probes = [threading.Thread(target=probe, args=(server.base, {"Authorization": server.token},
+                                                       seconds, latencies, outcomes, "hot"))
+                  for _ in range(4)]
+        for t in probes:
+            t.start()
+        for t in probes:
+            t.join(seconds + 30)
     latencies.sort()
     return {"probes": len(latencies), "answered": sum(o in (200, 204) for o in outcomes),
             "p50_ms": 1000 * latencies[len(latencies) // 2],

@@ -9,9 +9,13 @@ import functools
 import hashlib
 import hmac
 import secrets
+import threading
+from contextlib import contextmanager
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from .errors import ErrorCode, TalerError
 
 TOKEN_PREFIX = "secret-token:"
 
@@ -92,16 +96,38 @@ def same_hash(a: bytes, b: bytes) -> bool:
 
 
 class Passwords:
-    """Argon2id password hashing with configurable cost."""
+    """Argon2id password hashing with configurable cost.
 
-    def __init__(self, time_cost=3, memory_cost=65536):
+    Each hash takes ``memory_cost`` KiB while it runs, so at most ``concurrency``
+    run at once in a process (None: no bound, for the command line): a flood of
+    logins costs at most ``concurrency × memory_cost`` of memory.  A check that
+    finds no free slot within ``wait`` seconds is answered 503 with ``Retry-After``.
+    """
+
+    def __init__(self, time_cost=3, memory_cost=65536, *, concurrency=None, wait=2.0):
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost)
+        self._slots = threading.BoundedSemaphore(concurrency) if concurrency else None
+        self._wait = wait
+
+    @contextmanager
+    def _slot(self):
+        if self._slots is None:
+            yield
+            return
+        if not self._slots.acquire(timeout=self._wait):
+            raise TalerError(ErrorCode.INVENTORY_PASSWORD_CHECKS_BUSY, retry_after=1)
+        try:
+            yield
+        finally:
+            self._slots.release()
 
     def hash(self, password: str) -> str:
-        return self._hasher.hash(password)
+        with self._slot():
+            return self._hasher.hash(password)
 
     def verify(self, stored: str, password: str) -> bool:
-        try:
-            return self._hasher.verify(stored, password)
-        except (VerificationError, InvalidHashError):
-            return False
+        with self._slot():
+            try:
+                return self._hasher.verify(stored, password)
+            except (VerificationError, InvalidHashError):
+                return False

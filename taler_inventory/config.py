@@ -57,6 +57,25 @@ SETTINGS = {
     "BODY_TIMEOUT": Setting(30.0, float, "seconds a request body may take to arrive", 0.001),
     "HEAD_TIMEOUT": Setting(10.0, float, "seconds the request head may take (at most 60);"
                                          " also the idle keep-alive", 0.001),
+    # Limits of hostile input and of every database wait (doc/operations.rst).
+    "MAX_JSON_DEPTH": Setting(32, int, "nesting levels of a JSON body (400/22 deeper)", 1),
+    "LOG_ERRORS_PER_MINUTE": Setting(10, int, "full reports of server errors a minute,"
+                                              " per process", 0),
+    "DB_CONNECT_TIMEOUT": Setting(2.0, float, "seconds for a new database connection", 0.001),
+    "DB_STATEMENT_TIMEOUT": Setting(5.0, float, "seconds a statement may run; one more:"
+                                                " the connection is cut", 0.001),
+    "DB_LOCK_TIMEOUT": Setting(3.0, float, "seconds a statement may wait for a row lock",
+                               0.001),
+    "DB_TCP_USER_TIMEOUT": Setting(10.0, float, "seconds unacknowledged data may wait"
+                                                " (TCP)", 0.001),
+    "PASSWORD_CHECKS": Setting(2, int, "concurrent password hashes per process", 1),
+    "PASSWORD_CHECK_WAIT": Setting(2.0, float, "seconds a login waits for a hashing slot"
+                                               " (then 503)", 0.001),
+    "LOGIN_FAILURES_PER_ADDRESS": Setting(5, int, "failed logins per client address and"
+                                                  " window (then 429)", 1),
+    "LOGIN_FAILURES_PER_INSTANCE": Setting(30, int, "failed logins per instance and window"
+                                                    " (then 429)", 1),
+    "LOGIN_WINDOW": Setting(60.0, float, "seconds of the failed-login window", 0.001),
     "BASE_URL": Setting(None, str, "public root URL for contracts; unset: from the request"),
     "TRUST_FORWARDED": Setting(False, bool, "take X-Forwarded-Proto/-Host/-Prefix from a"
                                             " proxy"),

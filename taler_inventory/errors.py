@@ -7,6 +7,9 @@ including Flask's own HTTP errors and unexpected exceptions, into a JSON
 import enum
 import json
 import logging
+import threading
+import time
+import traceback
 
 from flask import jsonify
 from werkzeug.exceptions import HTTPException
@@ -84,6 +87,9 @@ class ErrorCode(enum.Enum):
     INVENTORY_TOKEN_UNKNOWN = (10104, 404, "There is no access token with this serial.")
     INVENTORY_ADMIN_INSTANCE_PROTECTED = (10106, 409, "The admin instance cannot be deleted.")
     INVENTORY_METRICS_FORBIDDEN = (10200, 403, "This address may not read the metrics (see METRICS_ALLOW).")
+    # Hostile clients (10250-10299).
+    INVENTORY_LOGIN_THROTTLED = (10250, 429, "Too many failed logins; try again after Retry-After seconds.")
+    INVENTORY_PASSWORD_CHECKS_BUSY = (10251, 503, "Too many password checks at once; try again shortly.")
     INVENTORY_REFUND_DEADLINE_PASSED = (10350, 410, "The refund deadline of the order has passed.")
 
     def __init__(self, number, http_status, hint):
@@ -96,12 +102,14 @@ class TalerError(Exception):
     """An error with a Taler code; extra keyword arguments go into the body."""
 
     def __init__(self, code: ErrorCode, detail: str | None = None, *, hint: str | None = None,
-                 http_status: int | None = None, **fields):
+                 http_status: int | None = None, retry_after: int | None = None, **fields):
         super().__init__(detail or code.hint)
         self.code = code
         self.detail = detail
         self.hint = hint or code.hint
         self.http_status = http_status or code.http_status
+        #: Seconds after which the client may try again (the ``Retry-After`` header).
+        self.retry_after = retry_after
         self.fields = fields
 
     def body(self) -> dict:
@@ -115,6 +123,8 @@ class TalerError(Exception):
 def error_response(err: TalerError):
     response = jsonify(err.body())
     response.status_code = err.http_status
+    if err.retry_after is not None:
+        response.headers["Retry-After"] = str(max(1, int(err.retry_after)))
     return response
 
 
@@ -165,12 +175,48 @@ def _handle_http_exception(exc: HTTPException):
     return response
 
 
+class LogBudget:
+    """At most ``per_minute`` full reports a minute; the rest are counted, not printed.
+
+    A client that can trigger a server error must not be able to fill the disk: each
+    report is capped at ``MAX_FRAMES`` frames, and beyond the budget one line a
+    minute says how many were left out.
+    """
+
+    MAX_FRAMES = 20
+
+    def __init__(self, per_minute: int):
+        self.per_minute = per_minute
+        self._lock = threading.Lock()
+        self._window = 0.0
+        self._used = 0
+        self._skipped = 0
+
+    def report(self, logger, message: str, exc: BaseException):
+        now = time.monotonic()
+        with self._lock:
+            if now - self._window >= 60:
+                skipped, self._skipped = self._skipped, 0
+                self._window, self._used = now, 0
+                if skipped:
+                    logger.error("%d more errors in the last minute were not logged", skipped)
+            if self._used >= self.per_minute:
+                self._skipped += 1
+                return
+            self._used += 1
+        trace = "".join(traceback.format_exception(exc, limit=-self.MAX_FRAMES))
+        logger.error("%s: %s", message, trace.rstrip())
+
+
 def _handle_unexpected(exc: Exception):
-    log.exception("unexpected error")
+    from flask import current_app
+    current_app.extensions["taler_inventory_log_budget"].report(log, "unexpected error", exc)
     return error_response(TalerError(ErrorCode.GENERIC_INTERNAL_INVARIANT_FAILURE))
 
 
 def init_app(app):
+    app.extensions["taler_inventory_log_budget"] = LogBudget(
+        app.config["INVENTORY"]["LOG_ERRORS_PER_MINUTE"])
     app.register_error_handler(TalerError, _handle_taler_error)
     app.register_error_handler(HTTPException, _handle_http_exception)
     app.register_error_handler(Exception, _handle_unexpected)

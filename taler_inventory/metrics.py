@@ -34,7 +34,7 @@ POOL_WAIT = Histogram("taler_inventory_db_pool_wait_seconds",
                       "Time a request waited for a database connection from the pool",
                       buckets=(.0005, .001, .005, .01, .05, .1, .5, 1, 2.5, 5, 10))
 DB_ERRORS = Counter("taler_inventory_db_errors",
-                    "Database failures: pool_timeout, connection_lost, error", ["kind"])
+                    "Database failures: pool_timeout, connection_lost, timeout, cut (no answer), error", ["kind"])
 LOCK_OUTCOMES = ("taken", "replaced", "released", "expired")
 
 

@@ -32,6 +32,11 @@ MAX_FIELD = 8190
 COMPRESSED_SLACK = 1024
 #: Seconds a stopping worker gives requests in flight.
 GRACEFUL_TIMEOUT = 10
+#: Requests that need no database run on a lane of threads of their own, so that they
+#: answer while every request thread waits on a sick database.
+NO_DATABASE_PATHS = frozenset({"/config", "/openapi.json"})
+NO_DATABASE_PREFIX = "/webui/"
+NO_DATABASE_THREADS = 2
 
 
 class BodyError(Exception):
@@ -51,7 +56,7 @@ class WsgiBridge:
         self.threads = threads
         self.max_body = max_body
         self.body_timeout = body_timeout
-        self.pool = None
+        self.pool = self.lane = None
         self.base_environ = {
             "SCRIPT_NAME": "", "wsgi.version": (1, 0), "wsgi.errors": sys.stderr,
             "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
@@ -61,9 +66,11 @@ class WsgiBridge:
     def __rsgi_init__(self, loop):
         # In the worker process, after the fork.
         self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="request")
+        self.lane = ThreadPoolExecutor(NO_DATABASE_THREADS, thread_name_prefix="no-database")
 
     def __rsgi_del__(self, loop):
         self.pool.shutdown(wait=True, cancel_futures=False)
+        self.lane.shutdown(wait=True, cancel_futures=False)
 
     async def __rsgi__(self, scope, proto):
         try:
@@ -88,9 +95,11 @@ class WsgiBridge:
             except BodyError as exc:
                 return _send_body_error(proto, str(exc))
         environ = self._environ(scope, headers, body)
-        loop = asyncio.get_running_loop()
-        status, response_headers, data = await loop.run_in_executor(
-            self.pool, self._call, environ)
+        path = scope.path
+        threads = self.lane if path in NO_DATABASE_PATHS or path.startswith(
+            NO_DATABASE_PREFIX) else self.pool
+        status, response_headers, data = await asyncio.get_running_loop().run_in_executor(
+            threads, self._call, environ)
         proto.response_bytes(status, response_headers, data)
 
     def _check_head(self, scope):

@@ -105,6 +105,12 @@ def clean_db(request, database_url, _admin_hash):
     yield
 
 
+@pytest.fixture(autouse=True)
+def fresh_login_throttle(app):
+    """The failed logins of one test do not throttle the next."""
+    app.extensions["taler_inventory_logins"].clear()
+
+
 @pytest.fixture
 def scratch_url(database_url):
     """A fresh, empty database on the test server (dropped afterwards)."""

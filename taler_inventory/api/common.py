@@ -13,6 +13,7 @@ result with the response schema.  The same metadata feeds ``/openapi.json``.
 """
 import functools
 import json
+import re
 import zlib
 from dataclasses import dataclass
 
@@ -304,6 +305,7 @@ def json_body():
     if ctype and ctype != "application/json" and not ctype.endswith("+json"):
         raise TalerError(ErrorCode.INVENTORY_UNSUPPORTED_MEDIA_TYPE, ctype)
     data = raw_body()
+    check_nesting(data, current_app.config["INVENTORY"]["MAX_JSON_DEPTH"])
     try:
         value = json.loads(data, parse_float=_exact_float, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
@@ -311,6 +313,32 @@ def json_body():
     if not isinstance(value, dict):
         raise TalerError(ErrorCode.GENERIC_JSON_INVALID, "the body must be a JSON object")
     return value
+
+
+#: A JSON string (escapes included) or one bracket: what the nesting check looks at.
+_STRUCTURE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+
+
+def check_nesting(data: bytes, limit: int):
+    """Refuse JSON nested deeper than ``limit`` (400/22) without recursing over it.
+
+    Runs before the parser and everything else that walks the value recursively
+    (``drop_nulls``, the schemas), so their depth is bounded by ``limit``.  Brackets
+    inside strings do not count.  A body with fewer brackets than the limit is
+    accepted without a scan, which is every ordinary request.
+    """
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return
+    depth = 0
+    for match in _STRUCTURE.finditer(data):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                raise TalerError(ErrorCode.GENERIC_JSON_INVALID,
+                                 f"nested deeper than {limit} levels")
+        elif token in (b"]", b"}"):
+            depth -= 1
 
 
 class JsonNumber(str):

@@ -55,10 +55,21 @@ def _authenticate_for_token():
     g.instance = row
     if row["auth_method"] == "external":
         return auth.ALL_PERMISSIONS  # the gateway in front checked the credentials
-    if user not in (row["instance_id"],) or not current_app.extensions["taler_inventory_passwords"] \
-            .verify(row["password_hash"], password):
+    if not _password_matches(row, user, password):
         raise TalerError(ErrorCode.MERCHANT_GENERIC_UNAUTHORIZED)
     return auth.ALL_PERMISSIONS
+
+
+def _password_matches(row, user: str, password: str) -> bool:
+    """The password check, throttled per client address and instance (429)."""
+    throttle = current_app.extensions["taler_inventory_logins"]
+    address = request.remote_addr or ""
+    attempt = throttle.attempt(row["instance_id"], address)
+    ok = user == row["instance_id"] and current_app.extensions[
+        "taler_inventory_passwords"].verify(row["password_hash"], password)
+    if ok:
+        throttle.succeeded(row["instance_id"], address, attempt)
+    return ok
 
 
 @bp.post("/private/token")

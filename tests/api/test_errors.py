@@ -208,6 +208,28 @@ def test_unexpected_exception_is_500_json_without_trace(database_url):
     assert set(body) == {"code", "hint"}
 
 
+def test_repeated_server_errors_cannot_flood_the_log(database_url, caplog):
+    """At most LOG_ERRORS_PER_MINUTE full reports a minute, each of bounded length."""
+    app = create_app(dict(TEST_SETTINGS, DATABASE_URL=database_url, LOG_ERRORS_PER_MINUTE=3))
+
+    def deep(n):
+        return deep(n - 1) if n else 1 / 0
+
+    @app.get("/deep")
+    def deep_error():
+        return deep(500)
+
+    client = app.test_client()
+    with caplog.at_level("ERROR", logger="taler_inventory.errors"):
+        statuses = [client.get("/deep").status_code for _ in range(50)]
+    assert statuses == [500] * 50
+    reports = [r for r in caplog.records if r.getMessage().startswith("unexpected error")]
+    assert len(reports) == 3
+    # A 500-frame traceback is cut to its last frames.
+    assert all(r.getMessage().count("\n") < 60 for r in reports), reports[0].getMessage()
+    assert "ZeroDivisionError" in reports[0].getMessage()
+
+
 # -- what the HTTP server rejects before the app ----------------------------------------
 
 @pytest.mark.parametrize("status, message, want_status, want_code", [

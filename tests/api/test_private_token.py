@@ -261,3 +261,48 @@ def test_openapi_documents_both_ways_to_a_token(client):
     operation = client.get("/openapi.json").get_json()["paths"]["/private/token"]["post"]
     assert operation["security"] == [{"basic": []}, {"bearer": []}]
     assert {"200", "400", "401", "403", "404"} <= set(operation["responses"])
+
+
+# -- throttling of failed password logins ------------------------------------------------
+
+def _login(client, password, address="192.0.2.1", instance="admin"):
+    return client.post(f"{factories.prefix(instance)}/private/token", json={"scope": "all"},
+                       headers=factories.basic(instance, password),
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def test_failed_logins_of_an_address_are_throttled_with_retry_after(client, db):
+    with freeze_time("2030-01-01 00:00:00") as clock:
+        admin_headers = factories.auth_headers(factories.token(client, "admin", ADMIN_PW))
+        tokens_before = _count_tokens(db)
+        for _ in range(5):
+            assert_error(_login(client, "wrong"), 401, 2015)
+        # Even the right password waits now, and nothing is hashed.
+        resp = _login(client, ADMIN_PW)
+        body = assert_error(resp, 429, 10250)
+        assert resp.headers["Retry-After"] == "60" and "address" in body["detail"]
+        # Another address is not affected, nor are existing tokens.
+        assert _login(client, ADMIN_PW, address="192.0.2.2").status_code == 200
+        assert client.get("/private", headers=admin_headers).status_code == 200
+        clock.tick(30)
+        assert _login(client, ADMIN_PW).headers["Retry-After"] == "30"
+        clock.tick(30)
+        assert _login(client, ADMIN_PW).status_code == 200
+        assert _count_tokens(db) == tokens_before + 2
+
+
+def test_failed_logins_of_an_instance_are_throttled_from_every_address(client, admin_headers,
+                                                                        db):
+    password = factories.create_instance(client, admin_headers, "shop")
+    with freeze_time("2030-01-01 00:00:00") as clock:
+        for i in range(30):
+            assert_error(_login(client, "wrong", address=f"198.51.100.{i}", instance="shop"),
+                         401, 2015)
+        resp = _login(client, password, address="203.0.113.9", instance="shop")
+        body = assert_error(resp, 429, 10250)
+        assert "instance" in body["detail"] and resp.headers["Retry-After"] == "60"
+        # Another instance is not affected.
+        assert _login(client, ADMIN_PW, address="203.0.113.9").status_code == 200
+        clock.tick(61)
+        assert _login(client, password, address="203.0.113.9", instance="shop") \
+            .status_code == 200

@@ -39,19 +39,20 @@ def _command():
 class Server:
     """A ``taler-inventory serve`` child process in its own process group."""
 
-    def __init__(self, env: dict, workers: int = 2, args=()):
+    def __init__(self, env: dict, workers: int = 2, threads: int = 2, args=()):
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         environ = {k: v for k, v in os.environ.items() if not k.startswith("TALER_INVENTORY_")}
         # No background reclaimer unless a test asks for one: a server that lives
         # through other tests must not take their expired holds away.
         environ["TALER_INVENTORY_RECLAIM_INTERVAL"] = "0"
-        environ.update(env, PYTHONUNBUFFERED="1", TALER_INVENTORY_ARGON2_TIME_COST="1",
+        environ.update(PYTHONUNBUFFERED="1", TALER_INVENTORY_ARGON2_TIME_COST="1",
                        TALER_INVENTORY_ARGON2_MEMORY_COST="1024")
+        environ.update(env)
         self.output = []
         self.proc = subprocess.Popen(
             _command() + ["serve", "--port", str(self.port), "--workers", str(workers),
-                          "--threads", "2", *args],
+                          "--threads", str(threads), *args],
             env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             start_new_session=True)
         self._reader = threading.Thread(target=self._read, daemon=True)
