@@ -58,6 +58,8 @@ def endpoint(*, permission=None, body=None, query=None, response=None, status=20
     def decorate(view):
         @functools.wraps(view)
         def wrapper(**kwargs):
+            if body_schema is not None:
+                refuse_deep_nesting()
             if auth_in_operation:
                 try:
                     _parse(kwargs)
@@ -243,7 +245,35 @@ def path_serial(text: str, name: str) -> int:
 # -- request bodies ---------------------------------------------------------------
 
 def raw_body() -> bytes:
-    """The request body, inflated if compressed, within the size limit (413/32)."""
+    """The request body, inflated if compressed, within the size limit (413/32).
+
+    Read once per request: a second call answers what the first one did.
+    """
+    if "raw_body" not in g:
+        try:
+            g.raw_body = _read_raw_body()
+        except TalerError as err:
+            g.raw_body = err
+    if isinstance(g.raw_body, TalerError):
+        raise g.raw_body
+    return g.raw_body
+
+
+def refuse_deep_nesting():
+    """400/22 for a body nested deeper than ``MAX_JSON_DEPTH``, before authentication.
+
+    Whoever sends it, with or without credentials, gets the same answer, and nothing
+    (authentication included) has looked at the body before.  Every other fault of
+    the body keeps its place after authentication.
+    """
+    try:
+        data = raw_body()
+    except TalerError:
+        return
+    check_nesting(data, current_app.config["INVENTORY"]["MAX_JSON_DEPTH"])
+
+
+def _read_raw_body() -> bytes:
     limit = current_app.config["INVENTORY"]["MAX_BODY_SIZE"]
     length = request.content_length
     encoding = request.headers.get("Content-Encoding", "identity").strip().lower()

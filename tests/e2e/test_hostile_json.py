@@ -58,10 +58,10 @@ def test_deep_nesting_is_400_22_on_every_json_endpoint_and_never_logged(server, 
             answer = resp.json()
             assert answer["code"] == 22 and "nested deeper than 32" in answer["detail"], \
                 (method, path, depth, answer)
-            # Without credentials authentication comes first: 401, never a 500.
+            # Without credentials too: the nesting is refused before authentication.
             resp = requests.request(method, server.base + path, data=body, timeout=30,
                                     headers={"Content-Type": "application/json"})
-            assert (resp.status_code, resp.json()["code"]) == (401, 2015), \
+            assert (resp.status_code, resp.json()["code"]) == (400, 22), \
                 (method, path, depth, resp.text[:200])
     # At the limit the body is parsed: the schema answers (not code 22).
     resp = requests.patch(server.base + "/private", data=_nested(32, b"name"), timeout=30,
