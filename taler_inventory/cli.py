@@ -428,13 +428,19 @@ def restore(ctx, file):
     plain_url, env = _client_env(url)
     script = _run_tool([ctx.tool("pg_restore"), "--no-owner", "--no-privileges",
                         "--file=-", file], env, f"reading {file}")
+    # The tools are newer than a server of before 17, which does not know the
+    # setting that a newer pg_restore writes only to switch the timeout off.
+    sql = _TRANSACTION_TIMEOUT.sub("", script.stdout)
     # The drop and the dump's contents commit together or not at all.
     _run_tool([ctx.tool("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
                "-c", "SET client_min_messages = warning",
                "-c", "DROP SCHEMA IF EXISTS inventory CASCADE", "-f", "-",
-               f"--dbname={plain_url}"], env, "restoring", input=script.stdout, stdin=None)
+               f"--dbname={plain_url}"], env, "restoring", input=sql, stdin=None)
     applied = schema.dbinit(url)
     click.echo(f"restored {file}; schema up to date ({len(applied)} patches applied)")
+
+
+_TRANSACTION_TIMEOUT = re.compile(r"^SET transaction_timeout = 0;$", re.MULTILINE)
 
 
 def _schema_extensions(url: str) -> list[str]:
