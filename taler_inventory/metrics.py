@@ -6,13 +6,14 @@ writes them to files in a directory of that server (``PROMETHEUS_MULTIPROC_DIR``
 all of them.  A worker that dies leaves its file, so its counts stay in the totals
 (as counters must); no metric is a per-process gauge, so there is nothing of a dead
 worker to take out.  What the database knows (live holds, the reclaim backlog) is
-read from it at each scrape.
+read from it at each scrape, and so is what ``taler-inventory gc`` reclaimed (it runs
+in a process of its own, outside every server).
 """
 import os
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client import multiprocess
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 #: The text format every Prometheus version reads (our names need no escaping).
@@ -28,7 +29,8 @@ REFUSED = Counter("taler_inventory_refused_requests",
                   "Requests answered 410 (stock gone) or 429 (too many locks)",
                   ["status", "code"])
 LOCKS = Counter("taler_inventory_locks",
-                "Cart lock operations: taken (new), replaced (re-posted), released, expired",
+                "Cart lock operations: taken (new), replaced (re-posted), released, "
+                "expired (holds reclaimed by the requests and the background reclaimer)",
                 ["outcome"])
 POOL_WAIT = Histogram("taler_inventory_db_pool_wait_seconds",
                       "Time a request waited for a database connection from the pool",
@@ -93,6 +95,10 @@ class DatabaseCollector:
         yield live
         yield GaugeMetricFamily("taler_inventory_holds_reclaim_backlog",
                                 "Expired holds not reclaimed yet", value=counts["backlog"])
+        # Kept in the database: gc runs outside every server (inventory-0017).
+        yield CounterMetricFamily("taler_inventory_gc_reclaimed_holds",
+                                  "Expired holds taken back by taler-inventory gc, in all",
+                                  value=counts["gc_reclaimed"])
 
 
 def render(read_database) -> bytes:

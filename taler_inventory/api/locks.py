@@ -48,10 +48,9 @@ def private_post_products_id_lock(product_id, body, credentials):
         (credentials.instance_id, product_id, credentials.scopes),
         locks_db.LockRequest(credentials.token_hash, body["lock_uuid"], body["quantity"],
                              body["duration"]))
-    if outcome.status == "ok":
-        # The lock path does not tell a new lock from a re-posted one yet: both
-        # count as taken.
-        metrics.lock_outcome("released" if body["quantity"] == 0 else "taken")
+    if outcome.status in ("ok", "replaced"):
+        metrics.lock_outcome("released" if body["quantity"] == 0
+                             else "replaced" if outcome.status == "replaced" else "taken")
         return None
     check_authorized(outcome.status, credentials)
     if outcome.status == "unknown_product":
@@ -83,9 +82,13 @@ def lock_batches() -> GroupCommit:
 
 def _lock_batch(key, requests):
     instance_id, product_id, scopes = key
-    return get_db().run(locks_db.lock_products, instance_id=instance_id,
-                        product_id=product_id, scopes=scopes, now=now_us(),
-                        requests=requests)
+    outcomes = get_db().run(locks_db.lock_products, instance_id=instance_id,
+                            product_id=product_id, scopes=scopes, now=now_us(),
+                            requests=requests)
+    # Reclaimed once for the whole batch (before a 410, or a lock that did not
+    # fit at once): counted once per call.
+    metrics.lock_outcome("expired", outcomes[0].reclaimed if outcomes else 0)
+    return outcomes
 
 
 def _everybody_fails(exc) -> bool:

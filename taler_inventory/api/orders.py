@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from flask import Blueprint, current_app, g, request
 
+from .. import metrics
 from .. import quantity as q
 from ..amount import Amount, AmountError
 from ..backenddb import orders as orders_db
@@ -84,6 +85,7 @@ def private_post_orders(body):
                 session_id=body.get("session_id"))
 
     outcome = get_db().run(create)
+    metrics.lock_outcome("expired", outcome.reclaimed)
     if outcome.status in ("ok", "exists"):
         answer = {"order_id": order_id}
         if outcome.claim_token is not None:
@@ -285,6 +287,7 @@ def private_post_orders_id_paid(order_id):
                            order_id=order_id, now=now_us(),
                            reclaim_batch=current_app.config["INVENTORY"]["RECLAIM_BATCH"],
                            nonce=crockford(secrets.token_bytes(32)))
+    metrics.lock_outcome("expired", outcome.reclaimed)
     if outcome.status == "unknown":
         raise TalerError(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN, order_id)
     if outcome.status == "insufficient":

@@ -8,10 +8,14 @@ from typing import NamedTuple
 
 @dataclass(frozen=True)
 class LockOutcome:
-    status: str  # ok, unknown_product, precision, below_minimum, insufficient, too_many_locks
+    status: str  # ok, replaced, unknown_product, precision, below_minimum, insufficient,
+    #              too_many_locks
     available: Decimal | None = None
     next_expiration: int | None = None
     restock: int | None = None
+    #: Expired holds of the product that the call reclaimed (the same for every
+    #: request of a batch: they are reclaimed once, for all of them).
+    reclaimed: int = 0
 
 
 class LockRequest(NamedTuple):
@@ -38,20 +42,23 @@ def lock_products(conn, *, instance_id, product_id, scopes, now,
                                            r.token_hash, r.lock_uuid, r.quantity,
                                            r.duration)).fetchone()
         return [LockOutcome(row["out_status"], row["out_available"],
-                            row["out_next_expiration"], row["out_restock"])]
+                            row["out_next_expiration"], row["out_restock"],
+                            row["out_reclaimed"] or 0)]
     params = (instance_id, product_id, list(scopes), now,
               [r.token_hash for r in requests], [r.lock_uuid for r in requests],
               [r.quantity for r in requests], [r.duration for r in requests])
     row = conn.execute(_LOCK_PRODUCTS, params).fetchone()
-    restock = row["out_restock"]
-    return [LockOutcome(status, available, next_expiration, restock)
+    restock, reclaimed = row["out_restock"], row["out_reclaimed"] or 0
+    return [LockOutcome(status, available, next_expiration, restock, reclaimed)
             for status, available, next_expiration in zip(
                 row["out_statuses"], row["out_available"], row["out_next_expirations"])]
 
 
-_LOCK_PRODUCT = ("SELECT out_status, out_available, out_next_expiration, out_restock"
+_LOCK_PRODUCT = ("SELECT out_status, out_available, out_next_expiration, out_restock,"
+                 " out_reclaimed"
                  " FROM lock_product(%s, %s, %s, %s, %s, %s, %s, %s)")
-_LOCK_PRODUCTS = ("SELECT out_statuses, out_available, out_next_expirations, out_restock"
+_LOCK_PRODUCTS = ("SELECT out_statuses, out_available, out_next_expirations, out_restock,"
+                  " out_reclaimed"
                   " FROM lock_products(%s, %s, %s, %s, %s::bytea[], %s::text[],"
                   " %s::numeric[], %s::int8[])")
 

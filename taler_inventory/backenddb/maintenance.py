@@ -25,9 +25,23 @@ def gc(url: str, now: int, *, batch: int = GC_BATCH) -> dict:
     """
     with _connect(url) as conn:
         holds, products = reclaim_expired(conn, now, batch=batch)
+        add_total(conn, GC_RECLAIMED, holds)
         tokens = tokens_db.purge_expired_tokens(conn, now)
     return {"expired holds reclaimed": holds, "products cleaned": products,
             "expired tokens removed": tokens}
+
+
+#: The name in maintenance_totals of the holds ``gc`` reclaimed (GET /metrics).
+GC_RECLAIMED = "gc_reclaimed_holds"
+
+
+def add_total(conn, name: str, count: int):
+    """Add ``count`` to a running total of maintenance_totals (inventory-0017)."""
+    if count:
+        conn.execute("""INSERT INTO maintenance_totals (name, value) VALUES (%s, %s)
+                        ON CONFLICT (name) DO UPDATE
+                        SET value = maintenance_totals.value + EXCLUDED.value""",
+                     (name, count))
 
 
 def reclaim_expired(conn, now: int, *, batch: int = GC_BATCH,

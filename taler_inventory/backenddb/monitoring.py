@@ -7,11 +7,14 @@ def ping(conn) -> None:
 
 
 def hold_counts(conn, *, now: int) -> dict:
-    """Live cart locks and order lines, and expired holds not reclaimed yet."""
+    """Live cart locks and order lines, expired holds not reclaimed yet, and the
+    expired holds ``taler-inventory gc`` reclaimed in all."""
     return conn.execute(
         """SELECT count(*) FILTER (WHERE expiration > %(now)s AND lock_uuid IS NOT NULL)
                     AS live_locks,
                   count(*) FILTER (WHERE expiration > %(now)s AND order_serial IS NOT NULL)
                     AS live_orders,
-                  count(*) FILTER (WHERE expiration <= %(now)s) AS backlog
+                  count(*) FILTER (WHERE expiration <= %(now)s) AS backlog,
+                  (SELECT COALESCE(max(value), 0) FROM maintenance_totals
+                    WHERE name = 'gc_reclaimed_holds') AS gc_reclaimed
              FROM holds""", {"now": now}).fetchone()

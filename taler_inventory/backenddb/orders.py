@@ -20,6 +20,7 @@ class CreateOutcome:
     available: Decimal | None = None
     next_expiration: int | None = None
     restock: int | None = None
+    reclaimed: int = 0  # expired holds of its products reclaimed on the way
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class PayOutcome:
     requested: Decimal | None = None
     available: Decimal | None = None
     restock: int | None = None
+    reclaimed: int = 0  # expired holds of its products reclaimed on the way
 
 
 def order_products(conn, *, instance_serial, product_ids):
@@ -55,7 +57,7 @@ def create_order(conn, *, instance_serial, order_id, request_hash, now, pay_dead
     """
     row = conn.execute(
         """SELECT out_status, out_claim_token, out_line, out_product_id, out_requested,
-                  out_available, out_next_expiration, out_restock
+                  out_available, out_next_expiration, out_restock, out_reclaimed
              FROM create_order(%s, %s, %s, %s, %s, %s, %s, %s::JSONB, %s,
                                %s::TEXT[], %s::NUMERIC[], %s::TEXT[], %s)""",
         (instance_serial, order_id, request_hash, now, pay_deadline, summary, amount,
@@ -68,7 +70,8 @@ def create_order(conn, *, instance_serial, order_id, request_hash, now, pay_dead
                      (session_id, instance_serial, order_id))
     return CreateOutcome(row["out_status"], row["out_claim_token"], row["out_line"],
                          row["out_product_id"], row["out_requested"], row["out_available"],
-                         row["out_next_expiration"], row["out_restock"])
+                         row["out_next_expiration"], row["out_restock"],
+                         row["out_reclaimed"] or 0)
 
 
 def pay_order(conn, *, instance_serial, order_id, now, reclaim_batch, nonce) -> PayOutcome:
@@ -79,7 +82,8 @@ def pay_order(conn, *, instance_serial, order_id, now, reclaim_batch, nonce) -> 
     """
     with conn.transaction():
         row = conn.execute(
-            """SELECT out_status, out_product_id, out_requested, out_available, out_restock
+            """SELECT out_status, out_product_id, out_requested, out_available, out_restock,
+                      out_reclaimed
                  FROM pay_order(%s, %s, %s, %s)""",
             (instance_serial, order_id, now, reclaim_batch)).fetchone()
         if row["out_status"] == "ok":
@@ -90,7 +94,7 @@ def pay_order(conn, *, instance_serial, order_id, now, reclaim_batch, nonce) -> 
                     WHERE instance_serial = %(i)s AND order_id = %(o)s AND claim_nonce IS NULL""",
                 {"nonce": nonce, "now": now, "i": instance_serial, "o": order_id})
     return PayOutcome(row["out_status"], row["out_product_id"], row["out_requested"],
-                      row["out_available"], row["out_restock"])
+                      row["out_available"], row["out_restock"], row["out_reclaimed"] or 0)
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ def test_a_batch_answers_each_request_as_if_it_came_alone(app, admin_headers, db
         results[i] = _post(app, "shop-a", batched, REQUESTS[i])
 
     with freezegun.freeze_time(datetime.now(timezone.utc).replace(microsecond=0)):
+        counted = [_lock_counts(client)]
         threads = []
         with psycopg.connect(database_url) as blocker:
             # Hold the product row: the first call waits on it, the others queue.
@@ -103,11 +104,17 @@ def test_a_batch_answers_each_request_as_if_it_came_alone(app, admin_headers, db
         sizes = {size: count - sizes_before.get(size, 0)
                  for size, count in batches.batch_sizes.items()
                  if count != sizes_before.get(size, 0)}
+        counted.append(_lock_counts(client))
         one_by_one = [_post(app, "shop-b", alone, request) for request in REQUESTS]
+        counted.append(_lock_counts(client))
 
     assert [status for status, _ in results] == EXPECTED, results
     assert results == one_by_one
     assert sizes == {1: 1, 8: 1, 4: 1}  # the call in flight, then two batches
+    # The metrics too: cart-1's second request replaces its lock, in a batch as alone.
+    deltas = [{o: after[o] - before[o] for o in after}
+              for before, after in zip(counted, counted[1:])]
+    assert deltas == [{"taken": 4, "replaced": 1, "released": 2, "expired": 0}] * 2
     assert results[2][1]["unit_available_quantity"] == "2"
     assert results[8][1]["unit_available_quantity"] == "0"
     for shop in ("shop-a", "shop-b"):
@@ -173,6 +180,13 @@ def test_locks_on_an_unknown_product_answer_404_each(app, admin_headers):
 
     results = run_threads(post, 16)
     assert results == [(404, 2006)] * 16
+
+
+def _lock_counts(client) -> dict:
+    from ..api.test_get_metrics import scrape, value
+    samples = scrape(client)
+    return {o: value(samples, "taler_inventory_locks_total", outcome=o)
+            for o in ("taken", "replaced", "released", "expired")}
 
 
 def lock_batches_of(app):

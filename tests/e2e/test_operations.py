@@ -1,6 +1,7 @@
 """End to end: what an operator sees of the real server — its startup lines, the
 access log, the log level and format, and metrics added up over the workers."""
 import json
+import os
 import re
 import time
 
@@ -137,5 +138,57 @@ def test_holds_taken_back_by_the_reclaimer_count_as_expired(database_url, db):
         assert _sample(text, "taler_inventory_locks_total", outcome="taken") == 1
         assert _sample(text, "taler_inventory_locks_total", outcome="expired") == 1
         assert _sample(text, "taler_inventory_holds_reclaim_backlog") == 0
+    finally:
+        server.kill()
+
+
+def test_lock_outcomes_and_gc_in_the_metrics_of_every_worker(database_url, db):
+    import subprocess
+
+    from .test_serve import _command
+
+    server = Server(_env(database_url), workers=2)
+    try:
+        server.wait_ready()
+        admin = {"Authorization": "Bearer " + server.post(
+            "/private/token", json={"scope": "all"},
+            auth=("admin", factories.ADMIN_PASSWORD)).json()["access_token"]}
+        assert server.post("/private/products", headers=admin, json={
+            "product_id": "p1", "description": "p", "unit": "kg",
+            "unit_price": ["KUDOS:1"], "unit_total_stock": "10"}).status_code == 204
+
+        def lock(cart, quantity):
+            return server.post("/private/products/p1/lock", headers={**admin,
+                               "Connection": "close"}, json={
+                "lock_uuid": cart, "duration": {"d_us": 600 * 10**6},
+                "unit_quantity": quantity})
+
+        assert lock("cart-1", "1").status_code == 204      # taken
+        assert lock("cart-1", "1.5").status_code == 204    # replaced
+        assert lock("cart-2", "0.5").status_code == 204    # taken
+        factories.insert_hold(db, "p1", 1, 1, lock_uuid="cart-old")  # long expired
+        resp = lock("cart-3", "9")                          # reclaims cart-old, then 410
+        assert (resp.status_code, resp.json()["code"]) == (410, 2670)
+        assert resp.json()["unit_available_quantity"] == "8"
+        for n in range(2):
+            factories.insert_hold(db, "p1", 1, 1 + n, lock_uuid=f"cart-gone-{n}")
+        gc = subprocess.run(_command() + ["gc"], env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("TALER_INVENTORY_")},
+            "TALER_INVENTORY_DATABASE_URL": database_url},
+            capture_output=True, text=True, timeout=60)
+        assert gc.returncode == 0, gc.stderr
+        assert "expired holds reclaimed: 2" in gc.stdout
+        # Whichever worker answers, the same totals.
+        seen = set()
+        for _ in range(6):
+            text = server.get("/metrics", headers={"Connection": "close"}).text
+            seen.add(tuple(_sample(text, "taler_inventory_locks_total", outcome=o)
+                           for o in ("taken", "replaced", "released", "expired"))
+                     + (_sample(text, "taler_inventory_gc_reclaimed_holds_total"),
+                        _sample(text, "taler_inventory_refused_requests_total",
+                                status="410")))
+        assert seen == {(2, 1, 0, 1, 2, 1)}
+        assert [r["lock_uuid"] for r in db.execute(
+            "SELECT lock_uuid FROM holds ORDER BY lock_uuid")] == ["cart-1", "cart-2"]
     finally:
         server.kill()

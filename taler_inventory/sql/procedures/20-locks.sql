@@ -10,6 +10,20 @@
 
 DROP FUNCTION IF EXISTS authorized_lock_product(TEXT, BYTEA, TEXT[], TEXT, TEXT, NUMERIC, INT8, INT8, INT4);
 DROP FUNCTION IF EXISTS lock_product(INT8, TEXT, TEXT, NUMERIC, INT8, INT8, INT4);
+-- lock_products and lock_product before out_reclaimed: the same arguments, other
+-- results, which CREATE OR REPLACE cannot change.
+DO $$
+DECLARE
+  f RECORD;
+BEGIN
+  FOR f IN SELECT oid::regprocedure AS signature FROM pg_proc
+            WHERE pronamespace = current_schema()::regnamespace
+              AND proname IN ('lock_products', 'lock_product')
+              AND NOT 'out_reclaimed' = ANY(COALESCE(proargnames, '{}'))
+  LOOP
+    EXECUTE 'DROP FUNCTION ' || f.signature;
+  END LOOP;
+END $$;
 
 
 CREATE OR REPLACE FUNCTION write_cart_lock(
@@ -84,7 +98,7 @@ CREATE OR REPLACE FUNCTION lock_products(
    in_token_hashes BYTEA[], in_lock_uuids TEXT[], in_quantities NUMERIC[],
    in_durations INT8[],
    OUT out_statuses TEXT[], OUT out_available NUMERIC[], OUT out_next_expirations INT8[],
-   OUT out_restock INT8)
+   OUT out_restock INT8, OUT out_reclaimed INT8)
 LANGUAGE plpgsql AS $$
 DECLARE
   n CONSTANT INT4 := cardinality(in_lock_uuids);
@@ -122,6 +136,7 @@ BEGIN
   out_statuses := array_fill(NULL::TEXT, ARRAY[n]);
   out_available := array_fill(NULL::NUMERIC, ARRAY[n]);
   out_next_expirations := array_fill(NULL::INT8, ARRAY[n]);
+  out_reclaimed := 0;
 
   -- Credentials: one lookup per token (a batch usually shares one).
   FOR i IN 1..n LOOP
@@ -237,7 +252,9 @@ BEGIN
       PERFORM adjust_active_locks(v_instance, v_cart_sum);
     END IF;
     FOREACH i IN ARRAY v_todo LOOP
-      out_statuses[i] := 'ok';
+      -- 'replaced': the cart's hold of the product existed and now holds v_qty.
+      out_statuses[i] := CASE WHEN v_qty[i] > 0 AND v_old_qty[i] IS NOT NULL
+                              THEN 'replaced' ELSE 'ok' END;
     END LOOP;
     RETURN;
   END IF;
@@ -261,7 +278,8 @@ BEGIN
     END LOOP;
     RETURN;
   END IF;
-  PERFORM reclaim_product_holds(p.product_serial, v_instance, in_now, NULL, '{}');
+  SELECT r.out_holds INTO out_reclaimed
+    FROM reclaim_product_holds(p.product_serial, v_instance, in_now, NULL, '{}') r;
   SELECT reserved INTO v_reserved FROM products WHERE product_serial = p.product_serial;
   -- Expired holds left now are locked by transactions that change or delete them.
   v_expired := expired_quantity(p.product_serial, in_now, '{}');
@@ -298,7 +316,8 @@ BEGIN
       END IF;
     END IF;
     IF v_fits THEN
-      out_statuses[i] := 'ok';
+      out_statuses[i] := CASE WHEN v_qty[i] > 0 AND w.out_old_quantity IS NOT NULL
+                              THEN 'replaced' ELSE 'ok' END;
       v_reserved := v_reserved + v_delta;
       v_count := v_count + v_carts;
       v_cart_sum := v_cart_sum + v_carts;
@@ -320,7 +339,7 @@ BEGIN
   END IF;
 END $$;
 COMMENT ON FUNCTION lock_products(TEXT, TEXT, TEXT[], INT8, BYTEA[], TEXT[], NUMERIC[], INT8[])
-  IS 'The lock endpoint in one round trip: authorize, then set the cart lock (product, lock_uuid[i]) of each request to quantity[i] for duration[i] (0 releases), in order, one transaction.  The lock_uuids of one call are distinct.  Status per request: ok, unknown_product, precision, below_minimum, insufficient, too_many_locks, or one of authorize.';
+  IS 'The lock endpoint in one round trip: authorize, then set the cart lock (product, lock_uuid[i]) of each request to quantity[i] for duration[i] (0 releases), in order, one transaction.  The lock_uuids of one call are distinct.  Status per request: ok (a new lock, or a release), replaced (the cart''s existing lock of the product set anew), unknown_product, precision, below_minimum, insufficient, too_many_locks, or one of authorize.  out_reclaimed: expired holds of the product reclaimed on the way (only when a request did not fit at once).';
 
 
 CREATE OR REPLACE FUNCTION release_cart(
@@ -364,7 +383,7 @@ CREATE OR REPLACE FUNCTION lock_product(
    in_instance_id TEXT, in_product_id TEXT, in_scopes TEXT, in_now INT8,
    in_token_hash BYTEA, in_lock_uuid TEXT, in_quantity NUMERIC, in_duration INT8,
    OUT out_status TEXT, OUT out_available NUMERIC, OUT out_next_expiration INT8,
-   OUT out_restock INT8)
+   OUT out_restock INT8, OUT out_reclaimed INT8)
 LANGUAGE plpgsql AS $$
 DECLARE
   a RECORD;
@@ -401,6 +420,7 @@ BEGIN
         IF FOUND THEN
           out_status := 'ok';
           out_restock := p.next_restock;
+          out_reclaimed := 0;
           RETURN;
         END IF;
         DELETE FROM holds WHERE hold_serial = v_serial;  -- decided again below
@@ -415,6 +435,7 @@ BEGIN
   out_available := l.out_available[1];
   out_next_expiration := l.out_next_expirations[1];
   out_restock := l.out_restock;
+  out_reclaimed := l.out_reclaimed;
 END $$;
 COMMENT ON FUNCTION lock_product(TEXT, TEXT, TEXT, INT8, BYTEA, TEXT, NUMERIC, INT8)
   IS 'lock_products for one request, with plain parameters (scopes separated by spaces); a new lock that fits takes a short way.';

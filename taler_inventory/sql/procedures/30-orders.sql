@@ -2,17 +2,35 @@
 -- One round trip each; every rule of 00-holds.sql applies.  An order holds its
 -- lines with one hold per (order, product) that expires at the pay deadline.
 
+-- The forms before out_reclaimed: the same arguments, other results, which
+-- CREATE OR REPLACE cannot change.
+DO $$
+DECLARE
+  f RECORD;
+BEGIN
+  FOR f IN SELECT oid::regprocedure AS signature FROM pg_proc
+            WHERE pronamespace = current_schema()::regnamespace
+              AND proname IN ('order_free_stock', 'create_order', 'pay_order')
+              AND NOT 'out_reclaimed' = ANY(COALESCE(proargnames, '{}'))
+  LOOP
+    EXECUTE 'DROP FUNCTION ' || f.signature;
+  END LOOP;
+END $$;
+
 CREATE OR REPLACE FUNCTION order_free_stock(
    in_product_serial INT8, in_instance_serial INT8, in_now INT8, in_reclaim_batch INT4,
-   in_lock_uuids TEXT[])
-RETURNS NUMERIC LANGUAGE plpgsql AS $$
+   in_lock_uuids TEXT[],
+   OUT out_free NUMERIC, OUT out_reclaimed INT8)
+LANGUAGE plpgsql AS $$
 DECLARE
   p RECORD;
   v_own NUMERIC;
 BEGIN
   -- The caller holds the product row lock.  What an order may take now:
   -- stock - sold - lost - live holds, plus what the given carts hold live on it.
-  PERFORM reclaim_expired_holds(in_product_serial, in_instance_serial, in_now, in_reclaim_batch);
+  SELECT r.out_holds INTO out_reclaimed
+    FROM reclaim_product_holds(in_product_serial, in_instance_serial, in_now,
+                               in_reclaim_batch, '{}') r;
   SELECT total_stock, total_sold, total_lost, reserved INTO p
     FROM products WHERE product_serial = in_product_serial;
   SELECT COALESCE(sum(quantity), 0) INTO v_own
@@ -20,10 +38,10 @@ BEGIN
    WHERE product_serial = in_product_serial
      AND lock_uuid = ANY(in_lock_uuids)
      AND expiration > in_now;
-  RETURN p.total_stock - p.total_sold - p.total_lost - p.reserved + v_own;
+  out_free := p.total_stock - p.total_sold - p.total_lost - p.reserved + v_own;
 END $$;
 COMMENT ON FUNCTION order_free_stock(INT8, INT8, INT8, INT4, TEXT[])
-  IS 'Stock an order may take from a locked product: free stock plus the live cart locks of in_lock_uuids on it.  Reclaims at most in_reclaim_batch expired holds (NULL: all) first.';
+  IS 'Stock an order may take from a locked product: free stock plus the live cart locks of in_lock_uuids on it.  Reclaims at most in_reclaim_batch expired holds (NULL: all) first; out_reclaimed: how many.';
 
 
 CREATE OR REPLACE FUNCTION retry_if_expired_holds_are_busy(
@@ -50,13 +68,14 @@ CREATE OR REPLACE FUNCTION create_order(
    in_lock_uuids TEXT[], in_reclaim_batch INT4,
    OUT out_status TEXT, OUT out_claim_token TEXT, OUT out_line INT4,
    OUT out_product_id TEXT, OUT out_requested NUMERIC, OUT out_available NUMERIC,
-   OUT out_next_expiration INT8, OUT out_restock INT8)
+   OUT out_next_expiration INT8, OUT out_restock INT8, OUT out_reclaimed INT8)
 LANGUAGE plpgsql AS $$
 DECLARE
   v_existing RECORD;
   v_serials INT8[];
   r RECORD;
   v_free NUMERIC;
+  v_reclaimed INT8;
   v_order_serial INT8;
   v_carts INT8;
 BEGIN
@@ -136,12 +155,16 @@ BEGIN
      ORDER BY a.first_ord
   LOOP
     CONTINUE WHEN r.total_stock IS NULL;  -- unlimited: always fits, holds nothing
-    v_free := order_free_stock(r.product_serial, in_instance_serial, in_now,
-                               in_reclaim_batch, in_lock_uuids);
+    SELECT f.out_free, f.out_reclaimed INTO v_free, v_reclaimed
+      FROM order_free_stock(r.product_serial, in_instance_serial, in_now,
+                            in_reclaim_batch, in_lock_uuids) f;
+    out_reclaimed := COALESCE(out_reclaimed, 0) + v_reclaimed;
     IF r.qty > v_free THEN
       -- Exactness: expired holds hold nothing, so reclaim all of them before saying no.
-      v_free := order_free_stock(r.product_serial, in_instance_serial, in_now, NULL,
-                                 in_lock_uuids);
+      SELECT f.out_free, f.out_reclaimed INTO v_free, v_reclaimed
+        FROM order_free_stock(r.product_serial, in_instance_serial, in_now, NULL,
+                              in_lock_uuids) f;
+      out_reclaimed := out_reclaimed + v_reclaimed;
       PERFORM retry_if_expired_holds_are_busy(r.qty, v_free, r.product_serial, in_now);
       IF r.qty > v_free THEN
         out_status := 'insufficient';
@@ -217,12 +240,13 @@ COMMENT ON FUNCTION create_order(INT8, TEXT, BYTEA, INT8, INT8, TEXT, TEXT, JSON
 CREATE OR REPLACE FUNCTION pay_order(
    in_instance_serial INT8, in_order_id TEXT, in_now INT8, in_reclaim_batch INT4,
    OUT out_status TEXT, OUT out_product_id TEXT, OUT out_requested NUMERIC,
-   OUT out_available NUMERIC, OUT out_restock INT8)
+   OUT out_available NUMERIC, OUT out_restock INT8, OUT out_reclaimed INT8)
 LANGUAGE plpgsql AS $$
 DECLARE
   v_order RECORD;
   r RECORD;
   v_free NUMERIC;
+  v_reclaimed INT8;
 BEGIN
   -- Reclaiming may delete cart-lock rows: the advisory lock comes first.
   PERFORM pg_advisory_xact_lock_shared(instance_lock_key(in_instance_serial));
@@ -268,10 +292,14 @@ BEGIN
       DELETE FROM holds WHERE hold_serial = r.hold_serial;
       UPDATE products SET reserved = reserved - r.held WHERE product_serial = r.product_serial;
     END IF;
-    v_free := order_free_stock(r.product_serial, in_instance_serial, in_now,
-                               in_reclaim_batch, '{}');
+    SELECT f.out_free, f.out_reclaimed INTO v_free, v_reclaimed
+      FROM order_free_stock(r.product_serial, in_instance_serial, in_now,
+                            in_reclaim_batch, '{}') f;
+    out_reclaimed := COALESCE(out_reclaimed, 0) + v_reclaimed;
     IF r.qty > v_free THEN
-      v_free := order_free_stock(r.product_serial, in_instance_serial, in_now, NULL, '{}');
+      SELECT f.out_free, f.out_reclaimed INTO v_free, v_reclaimed
+        FROM order_free_stock(r.product_serial, in_instance_serial, in_now, NULL, '{}') f;
+      out_reclaimed := out_reclaimed + v_reclaimed;
       PERFORM retry_if_expired_holds_are_busy(r.qty, v_free, r.product_serial, in_now);
       IF r.qty > v_free THEN
         out_status := 'insufficient';
