@@ -57,9 +57,12 @@ def init_app(app):
     from flask import request
 
     from .logs import request_duration
+    from .longpoll import is_parked
 
     @app.after_request
     def count_request(response):
+        if is_parked():
+            return response  # not an answer: the request runs again later
         endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
         code = None
         if response.status_code in (410, 429):

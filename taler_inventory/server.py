@@ -17,9 +17,11 @@ import asyncio
 import io
 import json
 import logging
+import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+from . import longpoll
 from .errors import ErrorCode, TalerError, wire_error
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,8 @@ GRACEFUL_TIMEOUT = 10
 NO_DATABASE_PATHS = frozenset({"/config", "/openapi.json"})
 NO_DATABASE_PREFIX = "/webui/"
 NO_DATABASE_THREADS = 2
+#: Requests a worker takes on beside its parked long polls (granian's backpressure).
+ACTIVE_REQUESTS = 512
 
 
 class BodyError(Exception):
@@ -57,6 +61,9 @@ class WsgiBridge:
         self.max_body = max_body
         self.body_timeout = body_timeout
         self.pool = self.lane = None
+        self.hub = longpoll.get_hub(app)
+        self.closing = False
+        self.parked = set()  # the futures parked requests await
         self.base_environ = {
             "SCRIPT_NAME": "", "wsgi.version": (1, 0), "wsgi.errors": sys.stderr,
             "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
@@ -67,10 +74,39 @@ class WsgiBridge:
         # In the worker process, after the fork.
         self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="request")
         self.lane = ThreadPoolExecutor(NO_DATABASE_THREADS, thread_name_prefix="no-database")
+        self.hub.start()
+        self._hook_stop_signals(loop)
 
     def __rsgi_del__(self, loop):
+        self.hub.stop()
         self.pool.shutdown(wait=True, cancel_futures=False)
         self.lane.shutdown(wait=True, cancel_futures=False)
+
+    def _hook_stop_signals(self, loop):
+        """Answer the parked long polls at once when the worker is told to stop.
+
+        granian's worker stops on SIGTERM/SIGINT through a handler on the event loop
+        and then waits for the requests in flight: a parked request would hold the
+        stop for its whole timeout.  Ours runs first and wakes them all.
+        """
+        handlers = getattr(loop, "_signal_handlers", {})
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            handle = handlers.get(sig)
+            if handle is None:
+                continue
+
+            def on_signal(handle=handle):
+                self.stop_waiting()
+                handle._callback(*handle._args)
+
+            loop.add_signal_handler(sig, on_signal)
+
+    def stop_waiting(self):
+        """No more parking: every parked request answers what it sees now."""
+        self.closing = True
+        for future in list(self.parked):
+            if not future.done():
+                future.set_result(None)
 
     async def __rsgi__(self, scope, proto):
         try:
@@ -98,9 +134,58 @@ class WsgiBridge:
         path = scope.path
         threads = self.lane if path in NO_DATABASE_PATHS or path.startswith(
             NO_DATABASE_PREFIX) else self.pool
-        status, response_headers, data = await asyncio.get_running_loop().run_in_executor(
-            threads, self._call, environ)
-        proto.response_bytes(status, response_headers, data)
+        environ[longpoll.ARRIVAL] = longpoll.clock()
+        answer = await self._run(threads, environ, body, proto)
+        if answer is not None:
+            proto.response_bytes(*answer)
+
+    async def _run(self, threads, environ, body: bytes, proto):
+        """Run the request; while the view parks it (a long poll whose answer would
+        be negative), wait off-thread for its wake-up and run it again.
+
+        Returns (status, headers, body), or None when the client left while parked.
+        """
+        loop = asyncio.get_running_loop()
+        while True:
+            park = {}
+            if self.closing:
+                environ[longpoll.NO_WAIT] = True
+                environ.pop(longpoll.PARK, None)
+            else:
+                environ[longpoll.PARK] = park
+            environ["wsgi.input"] = io.BytesIO(body)
+            answer = await loop.run_in_executor(threads, self._call, environ)
+            if not park:
+                return answer
+            if not await self._park(loop, park, environ, proto):
+                return None
+
+    async def _park(self, loop, park: dict, environ, proto) -> bool:
+        """Wait for a notification of the parked keys or the deadline, holding no
+        thread; False when the client went away meanwhile."""
+        future = loop.create_future()
+
+        def wake():  # on the listener thread
+            loop.call_soon_threadsafe(_settle, future)
+
+        token = self.hub.register(park["keys"], wake, park["started"])
+        if token is None:  # LONG_POLL_MAX_WAITERS wait already: answer now
+            environ[longpoll.NO_WAIT] = True
+            return True
+        if token == "now":
+            return True
+        self.parked.add(future)
+        gone = asyncio.ensure_future(proto.client_disconnect())
+        try:
+            if self.closing:
+                return True
+            await asyncio.wait((future, gone), timeout=park["deadline"] - longpoll.clock(),
+                               return_when=asyncio.FIRST_COMPLETED)
+            return not gone.done()
+        finally:
+            self.hub.unregister(token)
+            self.parked.discard(future)
+            gone.cancel()
 
     def _check_head(self, scope):
         """The limits of the head that hyper does not enforce itself (414, 431)."""
@@ -180,6 +265,11 @@ class WsgiBridge:
 _JSON = [("Content-Type", "application/json")]
 
 
+def _settle(future):
+    if not future.done():
+        future.set_result(None)
+
+
 async def _next(pieces) -> bytes | None:
     """The next piece of a streamed body; None after the end."""
     try:
@@ -220,6 +310,9 @@ def run(app, *, host: str, port: int, workers: int, threads: int):
         "taler_inventory", address=host, port=port, interface=Interfaces.RSGI,
         workers=workers, loop=Loops.asyncio, http=HTTPModes.http1, websockets=False,
         http1_settings=HTTP1Settings(header_read_timeout=head_ms, keep_alive=True),
-        workers_kill_timeout=GRACEFUL_TIMEOUT, log_level="warning")
+        workers_kill_timeout=GRACEFUL_TIMEOUT, log_level="warning",
+        # Parked long polls count as requests in flight: room for all of them and
+        # for as many others.
+        backpressure=settings["LONG_POLL_MAX_WAITERS"] + ACTIVE_REQUESTS)
     # The app object exists already (forked into the workers), no import by name.
     server.serve(target_loader=lambda: bridge, wrap_loader=False)
