@@ -6,7 +6,7 @@ drips its head, costs a socket and no Python thread, and the head has a deadline
 runs on a pool of ``--threads`` threads per worker process.  :class:`WsgiBridge`
 connects the two over granian's RSGI interface: it reads the whole body on the event
 loop, within ``BODY_TIMEOUT`` and the size limit, and only then hands the complete
-request to a thread.  A slow client therefore costs a connection, never a worker
+request to a thread, which runs the app and sends the answer itself.  A slow client therefore costs a connection, never a worker
 (doc/design.rst, "HTTP server").
 
 The app is created once in the master process (schema and admin bootstrap happen
@@ -14,11 +14,13 @@ before); the worker processes are forked from it and each opens its own connecti
 pool lazily.
 """
 import asyncio
+import collections
 import io
 import json
 import logging
+import queue
 import sys
-from concurrent.futures import ThreadPoolExecutor
+import threading
 
 from .errors import ErrorCode, TalerError, wire_error
 
@@ -43,6 +45,44 @@ class BodyError(Exception):
     """The request body could not be read: its framing broke or the client stopped."""
 
 
+class _Lane:
+    """Threads that run the WSGI app for requests taken from one queue.
+
+    The thread that ran a request sends its answer itself (granian's
+    ``response_bytes`` may be called from any thread), so an answer never waits for
+    the event loop; the loop only learns afterwards that the request is over, through
+    :meth:`WsgiBridge._finished`.
+    """
+
+    def __init__(self, bridge, threads: int, name: str):
+        self.queue = queue.SimpleQueue()
+        self.threads = [threading.Thread(target=self._work, args=(bridge,),
+                                         name=f"{name}_{i}", daemon=True)
+                        for i in range(threads)]
+        for thread in self.threads:
+            thread.start()
+
+    def _work(self, bridge):
+        call, finished, get = bridge._call, bridge._finished, self.queue.get
+        while (job := get()) is not None:
+            proto, environ, done = job
+            try:
+                status, headers, data = call(environ)
+                proto.response_bytes(status, headers, data)
+            except Exception:  # noqa: BLE001 - never leave a request without an answer
+                log.exception("unexpected error in the HTTP bridge")
+                _send_wire_error(proto, 500, "")
+            finally:
+                finished(done)
+
+    def stop(self):
+        """Let the threads finish what is queued, then end them."""
+        for _ in self.threads:
+            self.queue.put(None)
+        for thread in self.threads:
+            thread.join()
+
+
 class WsgiBridge:
     """An RSGI application that runs a WSGI application on a thread pool.
 
@@ -56,7 +96,9 @@ class WsgiBridge:
         self.threads = threads
         self.max_body = max_body
         self.body_timeout = body_timeout
-        self.pool = self.lane = None
+        self.pool = self.lane = self.loop = None
+        self._done = collections.deque()  # futures of answered requests, for the loop
+        self._wake_pending = False
         self.base_environ = {
             "SCRIPT_NAME": "", "wsgi.version": (1, 0), "wsgi.errors": sys.stderr,
             "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
@@ -65,12 +107,40 @@ class WsgiBridge:
 
     def __rsgi_init__(self, loop):
         # In the worker process, after the fork.
-        self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="request")
-        self.lane = ThreadPoolExecutor(NO_DATABASE_THREADS, thread_name_prefix="no-database")
+        self.loop = loop
+        self.pool = _Lane(self, self.threads, "request")
+        self.lane = _Lane(self, NO_DATABASE_THREADS, "no-database")
 
     def __rsgi_del__(self, loop):
-        self.pool.shutdown(wait=True, cancel_futures=False)
-        self.lane.shutdown(wait=True, cancel_futures=False)
+        self.pool.stop()
+        self.lane.stop()
+        try:
+            self._drain()
+        except RuntimeError:  # the loop is closed: nobody waits any more
+            pass
+
+    def _finished(self, done):
+        """From a request thread: the request of ``done`` is answered.
+
+        The event loop is woken once for all the requests that finish before it
+        gets to them, not once per request.
+        """
+        self._done.append(done)
+        if not self._wake_pending:
+            self._wake_pending = True
+            try:
+                self.loop.call_soon_threadsafe(self._drain)
+            except RuntimeError:  # the loop is closed (shutdown): nobody waits any more
+                pass
+
+    def _drain(self):
+        """On the event loop: end the coroutines of the answered requests."""
+        self._wake_pending = False
+        done = self._done
+        while done:
+            future = done.popleft()
+            if not future.done():
+                future.set_result(None)
 
     async def __rsgi__(self, scope, proto):
         try:
@@ -98,9 +168,11 @@ class WsgiBridge:
         path = scope.path
         threads = self.lane if path in NO_DATABASE_PATHS or path.startswith(
             NO_DATABASE_PREFIX) else self.pool
-        status, response_headers, data = await asyncio.get_running_loop().run_in_executor(
-            threads, self._call, environ)
-        proto.response_bytes(status, response_headers, data)
+        # The thread answers; this coroutine only lives until then (granian answers
+        # 500 for a request whose coroutine ends unanswered).
+        done = self.loop.create_future()
+        threads.queue.put((proto, environ, done))
+        await done
 
     def _check_head(self, scope):
         """The limits of the head that hyper does not enforce itself (414, 431)."""
