@@ -37,7 +37,7 @@ def create_app(test_config=None):
     overrides them (keys as in :data:`taler_inventory.config.DEFAULTS`).
     ``DATABASE_URL`` must be set by then: the CLI resolves the embedded default.
     """
-    from . import auth, config, db, errors, logins, logs, metrics
+    from . import auth, config, db, errors, logins, logs, longpoll, metrics
     from .api import register
 
     app = _Flask(__name__)
@@ -53,6 +53,7 @@ def create_app(test_config=None):
     logs.init_app(app)
     metrics.init_app(app)
     db.init_app(app)
+    longpoll.init_app(app)
     app.extensions["taler_inventory_passwords"] = auth.Passwords(
         time_cost=settings["ARGON2_TIME_COST"], memory_cost=settings["ARGON2_MEMORY_COST"],
         concurrency=settings["PASSWORD_CHECKS"], wait=settings["PASSWORD_CHECK_WAIT"])

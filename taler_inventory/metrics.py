@@ -65,9 +65,12 @@ def init_app(app):
     from flask import request
 
     from .logs import request_duration
+    from .longpoll import is_parked
 
     @app.after_request
     def count_request(response):
+        if is_parked():
+            return response  # not an answer: the request runs again later
         req = request._get_current_object()
         rule = req.url_rule
         endpoint = rule.rule if rule is not None else "unmatched"
