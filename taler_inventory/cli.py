@@ -350,11 +350,13 @@ def passwd(ctx, instance, password):
 @main.command(short_help="Reclaim expired locks, unpaid orders' stock and tokens.")
 @click.pass_obj
 def gc(ctx):
-    """Reclaim expired locks, expired unpaid orders' stock and expired tokens."""
+    """Reclaim expired locks, expired unpaid orders' stock and expired tokens; forget
+    webhook events delivered more than WEBHOOK_KEEP_DAYS ago."""
     from .backenddb import maintenance
     from .timeutil import now_us
 
-    report = maintenance.gc(ctx.url, now_us())
+    keep_us = int(ctx.settings["WEBHOOK_KEEP_DAYS"] * 86400 * 1_000_000)
+    report = maintenance.gc(ctx.url, now_us(), webhook_keep_us=keep_us)
     for key, value in report.items():
         click.echo(f"{key}: {value}")
 

@@ -157,16 +157,17 @@ def record_attempt(conn, delivery_serial: int, *, now: int, duration_us: int,
                       next_attempt = CASE WHEN %(ok)s THEN next_attempt ELSE %(retry)s END,
                       last_http_status = %(status)s, last_error = %(error)s
                 WHERE delivery_serial = %(serial)s AND delivered_time IS NULL
-               RETURNING attempts""",
+               RETURNING attempts, instance_serial""",
             {"ok": delivered, "now": now, "retry": retry_at, "status": http_status,
              "error": error, "serial": delivery_serial}).fetchone()
         if row is None:
             return  # the webhook was deleted meanwhile (or another worker finished it)
         conn.execute(
-            """INSERT INTO webhook_attempts (delivery_serial, attempt, attempt_time,
-                                             duration_us, http_status, error)
-               VALUES (%s, %s, %s, %s, %s, %s)""",
-            (delivery_serial, row["attempts"], now, duration_us, http_status, error))
+            """INSERT INTO webhook_attempts (delivery_serial, instance_serial, attempt,
+                                             attempt_time, duration_us, http_status, error)
+               VALUES (%s, %s, %s, %s, %s, %s, %s)""",
+            (delivery_serial, row["instance_serial"], row["attempts"], now, duration_us,
+             http_status, error))
 
 
 def retry_now(conn, now: int) -> int:

@@ -17,9 +17,9 @@ $$;
 CREATE OR REPLACE FUNCTION record_webhook_event(in_instance INT8, in_event TEXT,
                                                 in_time INT8, in_context JSONB)
 RETURNS VOID LANGUAGE sql AS $$
-  INSERT INTO webhook_deliveries (webhook_serial, event_type, event_time, context,
-                                  next_attempt)
-  SELECT webhook_serial, in_event, in_time,
+  INSERT INTO webhook_deliveries (webhook_serial, instance_serial, event_type, event_time,
+                                  context, next_attempt)
+  SELECT webhook_serial, in_instance, in_event, in_time,
          in_context || jsonb_build_object('webhook_type', in_event), 0
     FROM webhooks
    WHERE instance_serial = in_instance AND event_type = in_event
