@@ -272,3 +272,27 @@ def test_deliveries_listing(client, admin_headers, db):
     assert [d["delivery_serial"] for d in resp.get_json()["deliveries"]] == [1]
     assert_error(client.get(f"{URL}/inventory_added/deliveries?limit=x",
                             headers=admin_headers), 400, 26)
+
+
+def test_purging_an_instance_takes_its_webhooks_and_events(client, admin_headers, db):
+    shop = f.instance_headers(client, admin_headers, "shop")
+    for event in ("inventory_added", "inventory_deleted", "category_deleted"):
+        hook(client, shop, event, instance="shop")
+    f.create_product(client, shop, "tea", instance="shop")
+    client.post("/instances/shop/private/categories", json={"name": "Tea"}, headers=shop)
+    assert len(deliveries(db)) == 1
+    resp = client.delete("/management/instances/shop?purge=YES", headers=admin_headers)
+    assert resp.status_code == 204
+    for table in ("webhooks", "webhook_deliveries", "webhook_attempts", "products"):
+        assert db.execute(f"SELECT count(*) AS n FROM {table}").fetchone()["n"] == 0, table
+
+
+def test_forced_delete_of_a_locked_product_is_an_event(client, admin_headers, db):
+    hook(client, admin_headers, "inventory_deleted")
+    f.create_product(client, admin_headers, "tea")
+    assert f.lock(client, admin_headers, "tea").status_code == 204
+    assert_error(client.delete("/private/products/tea", headers=admin_headers), 409, 2680)
+    assert deliveries(db) == []
+    resp = client.delete("/private/products/tea?force=yes", headers=admin_headers)
+    assert resp.status_code == 204
+    assert [r["event_type"] for r in deliveries(db)] == ["inventory_deleted"]
