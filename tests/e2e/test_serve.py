@@ -30,7 +30,10 @@ def _free_port() -> int:
 
 
 def _command():
-    script = shutil.which("taler-inventory")
+    # The script of the Python running the tests first: another one on the PATH
+    # may belong to another installation of the package.
+    own = os.path.join(os.path.dirname(sys.executable), "taler-inventory")
+    script = own if os.access(own, os.X_OK) else shutil.which("taler-inventory")
     if script:
         return [script]
     return [sys.executable, "-c", "from taler_inventory.cli import main; main()"]
