@@ -89,6 +89,10 @@ SETTINGS = {
     "LOGIN_FAILURES_PER_INSTANCE": Setting(30, int, "failed logins per instance and window"
                                                     " (then 429)", 1),
     "LOGIN_WINDOW": Setting(60.0, float, "seconds of the failed-login window", 0.001),
+    "LONG_POLL_MAX_TIMEOUT": Setting(120.0, float, "longest wait of a long poll in seconds"
+                                                   " (a longer timeout_ms is cut)", 0),
+    "LONG_POLL_MAX_WAITERS": Setting(1000, int, "long polls waiting at once per worker"
+                                                " process (more answer at once)", 0),
     "BASE_URL": Setting(None, str, "public root URL for contracts; unset: from the request"),
     "TRUST_FORWARDED": Setting(False, bool, "take X-Forwarded-Proto/-Host/-Prefix from a"
                                             " proxy"),
