@@ -198,7 +198,7 @@ def backlog_by_webhook(conn) -> list:
                     AS last_http_status,
                   min(d.next_attempt) AS next_attempt
              FROM webhook_deliveries d JOIN webhooks w USING (webhook_serial)
-             JOIN instances i USING (instance_serial)
+             JOIN instances i ON i.instance_serial = w.instance_serial
             WHERE d.delivered_time IS NULL
             GROUP BY i.instance_id, w.webhook_id, w.url
             ORDER BY i.instance_id, w.webhook_id""").fetchall()
