@@ -388,7 +388,8 @@ def test_categories_and_deleting_an_unpaid_order(browser, server, api):
     browser.find_element(By.LINK_TEXT, "Categories").click()
     find(browser, "#categories-table tr[data-category] button.danger").click()
     browser.switch_to.alert.accept()
-    wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, "#categories-table tr[data-category]"))
+    wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR,
+                                                "#categories-table tr[data-category]"))
     resp = api.get(f"/private/categories/{category_id}")
     assert (resp.status_code, resp.json()["code"]) == (404, 2003)
     assert api.get("/private/products/tea").json()["categories"] == []

@@ -12,9 +12,7 @@ import types
 import pytest
 import requests
 
-from tests.clients.frameworks import tryton_taler  # noqa: F401  (fixture)
-from tests.clients.shop import (DEFAULT_PAY_DELAY_S, legacy_shop,  # noqa: F401  (fixtures)
-                                server)
+from tests.clients.shop import DEFAULT_PAY_DELAY_S
 
 pytestmark = pytest.mark.e2e
 
