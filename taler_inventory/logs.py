@@ -71,7 +71,8 @@ def init_app(app):
 
     @app.after_request
     def log_request(response):
-        if access.isEnabledFor(logging.INFO):
+        from .longpoll import is_parked
+        if access.isEnabledFor(logging.INFO) and not is_parked():
             duration_ms = round(request_duration() * 1000, 1)
             instance = g.get("instance_id") or "-"
             access.info("%s %s %s %d %.1fms instance=%s", request.remote_addr,

@@ -36,17 +36,34 @@ POOL_WAIT = Histogram("taler_inventory_db_pool_wait_seconds",
 DB_ERRORS = Counter("taler_inventory_db_errors",
                     "Database failures: pool_timeout, connection_lost, timeout, cut (no answer), "
                     "error", ["kind"])
+WEBHOOK_ATTEMPTS = Counter("taler_inventory_webhook_attempts",
+                           "Webhook delivery attempts by the delivery worker, by outcome",
+                           ["outcome"])
 LOCK_OUTCOMES = ("taken", "replaced", "released", "expired")
 
 
 def lock_outcome(outcome: str, count: int = 1):
     if count:
-        LOCKS.labels(outcome).inc(count)
+        series = _LOCK_SERIES.get(outcome)
+        (series if series is not None else LOCKS.labels(outcome)).inc(count)
+
+
+#: The labelled series of each (endpoint, method, status) seen: ``labels()`` takes a
+#: lock and builds its key on every call, the series never change.
+_ANSWERED = {}
+
+
+def webhook_attempt(outcome: str):
+    WEBHOOK_ATTEMPTS.labels(outcome).inc()
 
 
 def request_answered(endpoint: str, method: str, status: int, seconds: float, code=None):
-    REQUESTS.labels(endpoint, method, str(status)).inc()
-    LATENCY.labels(endpoint, method).observe(seconds)
+    series = _ANSWERED.get((endpoint, method, status))
+    if series is None:
+        series = _ANSWERED.setdefault((endpoint, method, status), (
+            REQUESTS.labels(endpoint, method, str(status)), LATENCY.labels(endpoint, method)))
+    series[0].inc()
+    series[1].observe(seconds)
     if status in (410, 429):
         REFUSED.labels(str(status), str(code)).inc()
 
@@ -56,15 +73,19 @@ def init_app(app):
     from flask import request
 
     from .logs import request_duration
+    from .longpoll import is_parked
 
     @app.after_request
     def count_request(response):
-        endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        if is_parked():
+            return response  # not an answer: the request runs again later
+        req = request._get_current_object()
+        rule = req.url_rule
+        endpoint = rule.rule if rule is not None else "unmatched"
         code = None
         if response.status_code in (410, 429):
             code = (response.get_json(silent=True) or {}).get("code")
-        request_answered(endpoint, request.method, response.status_code, request_duration(),
-                         code)
+        request_answered(endpoint, req.method, response.status_code, request_duration(), code)
         return response
 
 
@@ -94,6 +115,16 @@ class DatabaseCollector:
         yield live
         yield GaugeMetricFamily("taler_inventory_holds_reclaim_backlog",
                                 "Expired holds not reclaimed yet", value=counts["backlog"])
+        if "webhook_pending" in counts:
+            yield GaugeMetricFamily("taler_inventory_webhook_backlog",
+                                    "Webhook events recorded but not delivered yet",
+                                    value=counts["webhook_pending"])
+            yield GaugeMetricFamily("taler_inventory_webhook_failing",
+                                    "Undelivered webhook events whose last attempt failed",
+                                    value=counts["webhook_failing"])
+            yield GaugeMetricFamily("taler_inventory_webhook_oldest_age_seconds",
+                                    "Age of the oldest undelivered webhook event (0: none)",
+                                    value=counts["webhook_oldest_age"])
 
 
 def render(read_database) -> bytes:
@@ -110,5 +141,7 @@ def render(read_database) -> bytes:
     return own + generate_latest(database)
 
 
-for _outcome in LOCK_OUTCOMES:  # shown as 0 from the start, so rates work
-    LOCKS.labels(_outcome)
+# Shown as 0 from the start, so rates work.
+_LOCK_SERIES = {outcome: LOCKS.labels(outcome) for outcome in LOCK_OUTCOMES}
+for _outcome in ("delivered", "failed"):
+    WEBHOOK_ATTEMPTS.labels(_outcome)

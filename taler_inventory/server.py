@@ -6,20 +6,24 @@ drips its head, costs a socket and no Python thread, and the head has a deadline
 runs on a pool of ``--threads`` threads per worker process.  :class:`WsgiBridge`
 connects the two over granian's RSGI interface: it reads the whole body on the event
 loop, within ``BODY_TIMEOUT`` and the size limit, and only then hands the complete
-request to a thread.  A slow client therefore costs a connection, never a worker
-(doc/design.rst, "HTTP server").
+request to a thread, which runs the app and sends the answer itself.  A slow client
+therefore costs a connection, never a worker (doc/design.rst, "HTTP server").
 
 The app is created once in the master process (schema and admin bootstrap happen
 before); the worker processes are forked from it and each opens its own connection
 pool lazily.
 """
 import asyncio
+import collections
 import io
 import json
 import logging
+import queue
+import signal
 import sys
-from concurrent.futures import ThreadPoolExecutor
+import threading
 
+from . import longpoll
 from .errors import ErrorCode, TalerError, wire_error
 
 log = logging.getLogger(__name__)
@@ -37,10 +41,53 @@ GRACEFUL_TIMEOUT = 10
 NO_DATABASE_PATHS = frozenset({"/config", "/openapi.json"})
 NO_DATABASE_PREFIX = "/webui/"
 NO_DATABASE_THREADS = 2
+#: Requests a worker takes on beside its parked long polls (granian's backpressure).
+ACTIVE_REQUESTS = 512
 
 
 class BodyError(Exception):
     """The request body could not be read: its framing broke or the client stopped."""
+
+
+class _Lane:
+    """Threads that run the WSGI app for requests taken from one queue.
+
+    The thread that ran a request sends its answer itself (granian's
+    ``response_bytes`` may be called from any thread), so an answer never waits for
+    the event loop; the loop only learns afterwards that the run is over, through
+    :meth:`WsgiBridge._finished`.  A run that the view parked (a long poll) is not
+    answered: the loop parks the request and runs it again.
+    """
+
+    def __init__(self, bridge, threads: int, name: str):
+        self.queue = queue.SimpleQueue()
+        self.threads = [threading.Thread(target=self._work, args=(bridge,),
+                                         name=f"{name}_{i}", daemon=True)
+                        for i in range(threads)]
+        for thread in self.threads:
+            thread.start()
+
+    def _work(self, bridge):
+        call, finished, get = bridge._call, bridge._finished, self.queue.get
+        while (job := get()) is not None:
+            proto, environ, park, done = job
+            try:
+                status, headers, data = call(environ)
+                if not park:
+                    proto.response_bytes(status, headers, data)
+            except Exception:  # noqa: BLE001 - never leave a request without an answer
+                log.exception("unexpected error in the HTTP bridge")
+                park.clear()
+                _send_wire_error(proto, 500, "")
+            finally:
+                finished(done)
+
+    def stop(self):
+        """Let the threads finish what is queued, then end them."""
+        for _ in self.threads:
+            self.queue.put(None)
+        for thread in self.threads:
+            thread.join()
 
 
 class WsgiBridge:
@@ -56,7 +103,12 @@ class WsgiBridge:
         self.threads = threads
         self.max_body = max_body
         self.body_timeout = body_timeout
-        self.pool = self.lane = None
+        self.pool = self.lane = self.loop = None
+        self._done = collections.deque()  # futures of finished runs, for the loop
+        self._wake_pending = False
+        self.hub = longpoll.get_hub(app)
+        self.closing = False
+        self.parked = set()  # the futures parked requests await
         self.base_environ = {
             "SCRIPT_NAME": "", "wsgi.version": (1, 0), "wsgi.errors": sys.stderr,
             "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
@@ -65,12 +117,67 @@ class WsgiBridge:
 
     def __rsgi_init__(self, loop):
         # In the worker process, after the fork.
-        self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="request")
-        self.lane = ThreadPoolExecutor(NO_DATABASE_THREADS, thread_name_prefix="no-database")
+        self.loop = loop
+        self.pool = _Lane(self, self.threads, "request")
+        self.lane = _Lane(self, NO_DATABASE_THREADS, "no-database")
+        self.hub.start()
+        self._hook_stop_signals(loop)
 
     def __rsgi_del__(self, loop):
-        self.pool.shutdown(wait=True, cancel_futures=False)
-        self.lane.shutdown(wait=True, cancel_futures=False)
+        self.hub.stop()
+        self.pool.stop()
+        self.lane.stop()
+        try:
+            self._drain()
+        except RuntimeError:  # the loop is closed: nobody waits any more
+            pass
+
+    def _finished(self, done):
+        """From a request thread: the run of ``done`` is over (answered or parked).
+
+        The event loop is woken once for all the runs that finish before it gets to
+        them, not once per run.
+        """
+        self._done.append(done)
+        if not self._wake_pending:
+            self._wake_pending = True
+            try:
+                self.loop.call_soon_threadsafe(self._drain)
+            except RuntimeError:  # the loop is closed (shutdown): nobody waits any more
+                pass
+
+    def _drain(self):
+        """On the event loop: resume the coroutines whose runs are over."""
+        self._wake_pending = False
+        done = self._done
+        while done:
+            _settle(done.popleft())
+
+    def _hook_stop_signals(self, loop):
+        """Answer the parked long polls at once when the worker is told to stop.
+
+        granian's worker stops on SIGTERM/SIGINT through a handler on the event loop
+        and then waits for the requests in flight: a parked request would hold the
+        stop for its whole timeout.  Ours runs first and wakes them all.
+        """
+        handlers = getattr(loop, "_signal_handlers", {})
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            handle = handlers.get(sig)
+            if handle is None:
+                continue
+
+            def on_signal(handle=handle):
+                self.stop_waiting()
+                handle._callback(*handle._args)
+
+            loop.add_signal_handler(sig, on_signal)
+
+    def stop_waiting(self):
+        """No more parking: every parked request answers what it sees now."""
+        self.closing = True
+        for future in list(self.parked):
+            if not future.done():
+                future.set_result(None)
 
     async def __rsgi__(self, scope, proto):
         try:
@@ -98,9 +205,60 @@ class WsgiBridge:
         path = scope.path
         threads = self.lane if path in NO_DATABASE_PATHS or path.startswith(
             NO_DATABASE_PREFIX) else self.pool
-        status, response_headers, data = await asyncio.get_running_loop().run_in_executor(
-            threads, self._call, environ)
-        proto.response_bytes(status, response_headers, data)
+        environ[longpoll.ARRIVAL] = longpoll.clock()
+        await self._run(threads, environ, body, proto)
+
+    async def _run(self, threads, environ, body: bytes, proto):
+        """Run the request on a thread, which answers it; while the view parks it (a
+        long poll whose answer would be negative), wait off-thread for its wake-up
+        and run it again.  A client that left while parked gets no answer.
+
+        This coroutine lives until the answer is sent: granian answers 500 for a
+        request whose coroutine ends unanswered.
+        """
+        loop = self.loop
+        while True:
+            park = {}
+            if self.closing:
+                environ[longpoll.NO_WAIT] = True
+                environ.pop(longpoll.PARK, None)
+            else:
+                environ[longpoll.PARK] = park
+            environ["wsgi.input"] = io.BytesIO(body)
+            done = loop.create_future()
+            threads.queue.put((proto, environ, park, done))
+            await done
+            if not park:
+                return  # answered by the thread
+            if not await self._park(loop, park, environ, proto):
+                return
+
+    async def _park(self, loop, park: dict, environ, proto) -> bool:
+        """Wait for a notification of the parked keys or the deadline, holding no
+        thread; False when the client went away meanwhile."""
+        future = loop.create_future()
+
+        def wake():  # on the listener thread
+            loop.call_soon_threadsafe(_settle, future)
+
+        token = self.hub.register(park["keys"], wake, park["started"])
+        if token is None:  # LONG_POLL_MAX_WAITERS wait already: answer now
+            environ[longpoll.NO_WAIT] = True
+            return True
+        if token == "now":
+            return True
+        self.parked.add(future)
+        gone = asyncio.ensure_future(proto.client_disconnect())
+        try:
+            if self.closing:
+                return True
+            await asyncio.wait((future, gone), timeout=park["deadline"] - longpoll.clock(),
+                               return_when=asyncio.FIRST_COMPLETED)
+            return not gone.done()
+        finally:
+            self.hub.unregister(token)
+            self.parked.discard(future)
+            gone.cancel()
 
     def _check_head(self, scope):
         """The limits of the head that hyper does not enforce itself (414, 431)."""
@@ -180,6 +338,11 @@ class WsgiBridge:
 _JSON = [("Content-Type", "application/json")]
 
 
+def _settle(future):
+    if not future.done():
+        future.set_result(None)
+
+
 async def _next(pieces) -> bytes | None:
     """The next piece of a streamed body; None after the end."""
     try:
@@ -220,6 +383,9 @@ def run(app, *, host: str, port: int, workers: int, threads: int):
         "taler_inventory", address=host, port=port, interface=Interfaces.RSGI,
         workers=workers, loop=Loops.asyncio, http=HTTPModes.http1, websockets=False,
         http1_settings=HTTP1Settings(header_read_timeout=head_ms, keep_alive=True),
-        workers_kill_timeout=GRACEFUL_TIMEOUT, log_level="warning")
+        workers_kill_timeout=GRACEFUL_TIMEOUT, log_level="warning",
+        # Parked long polls count as requests in flight: room for all of them and
+        # for as many others.
+        backpressure=settings["LONG_POLL_MAX_WAITERS"] + ACTIVE_REQUESTS)
     # The app object exists already (forked into the workers), no import by name.
     server.serve(target_loader=lambda: bridge, wrap_loader=False)

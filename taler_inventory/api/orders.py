@@ -15,14 +15,17 @@ from ..amount import Amount, AmountError
 from ..backenddb import orders as orders_db
 from ..contract import (ForgetPathError, NotForgettable, add_merchant, contract_hash,
                         crockford, forget, parse_path, seed_forgettable)
+from .. import longpoll
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
+from ..longpoll import LongPoll
 from ..schemas.orders import (ORDER_ID, ForgetRequestSchema, OrderListQuerySchema,
                               OrderListSchema, OrderStatusSchema, PostOrderRequestSchema,
+                              PrivateOrderQuerySchema,
                               PostOrderResponseSchema, RefundRequestSchema,
                               RefundResponseSchema)
 from ..timeutil import FOREVER, US_PER_S, add, now_us, timestamp_to_wire
-from .common import ADMIN_INSTANCE, JsonNumber, endpoint, instance_id
+from .common import ADMIN_INSTANCE, JsonNumber, empty_response, endpoint, instance_id, render
 from .locks import out_of_stock
 
 bp = Blueprint("orders", __name__)
@@ -104,15 +107,43 @@ def private_post_orders(body):
 
 
 @bp.get("/private/orders/<order_id>")
-@endpoint(permission="orders-read", response=OrderStatusSchema,
+@endpoint(permission="orders-read", query=PrivateOrderQuerySchema, response=OrderStatusSchema,
           errors=(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN,))
-def private_get_orders_id(order_id):
-    """The status of an order: unpaid or paid, contract terms, inventory lines."""
+def private_get_orders_id(order_id, args):
+    """The status of an order: unpaid, claimed or paid, contract terms, inventory lines.
+
+    With ``timeout_ms`` an unpaid or claimed order's answer waits until its status
+    changes (claimed, paid) or the time is up; with ``lp_not_etag`` until the answer
+    differs from that ETag (any change, a refund too).  ``If-None-Match`` with the
+    current ETag gets 304.
+    """
     known_shape(order_id)
-    row = get_db().run(orders_db.lookup_order, instance_serial=g.instance["instance_serial"],
-                       order_id=order_id)
-    if row is None:
-        raise TalerError(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN, order_id)
+    instance_serial = g.instance["instance_serial"]
+    poll = LongPoll(args.get("timeout_ms"))
+    keys = (longpoll.order_key(instance_serial, order_id),)
+    while True:
+        poll.begin()
+        row = get_db().run(orders_db.lookup_order, instance_serial=instance_serial,
+                           order_id=order_id)
+        if row is None:
+            raise TalerError(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN, order_id)
+        answer = _order_status_answer(row)
+        etag = _etag(answer)
+        if "lp_not_etag" in args:
+            negative = etag == args["lp_not_etag"].strip('"')
+        else:
+            status = poll.seen(answer["order_status"])
+            negative = status != "paid" and answer["order_status"] == status
+        if not negative or not poll.wait(keys):
+            break
+    if etag in _tags(request.headers.get("If-None-Match")):
+        return empty_response(304, {"ETag": f'"{etag}"'})
+    response = render(answer, OrderStatusSchema(), 200)
+    response.headers["ETag"] = f'"{etag}"'
+    return response
+
+
+def _order_status_answer(row) -> dict:
     answer = {
         "order_status": order_status(row),
         "order_id": row["order_id"],
@@ -135,6 +166,20 @@ def private_get_orders_id(order_id):
         "wired": row["wired"], "exchange_code": 0, "exchange_http_status": 0,
         "wire_details": [], "wire_reports": []})
     return answer
+
+
+def _etag(answer: dict) -> str:
+    """The ETag of a status answer: a hash of its JSON (any change changes it)."""
+    payload = json.dumps(OrderStatusSchema().dump(answer), separators=(",", ":"),
+                         sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def _tags(header: str | None) -> set:
+    """The entity tags of an ``If-None-Match`` header (weak or strong alike)."""
+    if not header:
+        return set()
+    return {t.strip().removeprefix("W/").strip('"') for t in header.split(",")}
 
 
 def order_status(row) -> str:
@@ -230,12 +275,21 @@ def private_get_orders(args):
     if "max_age" in args and limit > 0:
         oldest = now - args["max_age"] if args["max_age"] < now else 0
         after = oldest if after is None else max(after, oldest)
-    rows = get_db().run(
-        orders_db.list_orders, instance_serial=g.instance["instance_serial"], limit=limit,
-        offset=args["offset"], paid=args["paid"], refunded=args["refunded"],
-        wired=args["wired"], after=after, before=before, session_id=args.get("session_id"),
-        fulfillment_url=args.get("fulfillment_url"),
-        summary_filter=args.get("summary_filter"))
+    instance_serial = g.instance["instance_serial"]
+    # Long polling waits for a new matching order while the answer would be empty
+    # (Taler: only when paging forwards, limit > 0).
+    poll = LongPoll(args.get("timeout_ms") if limit > 0 else None)
+    while True:
+        poll.begin()
+        rows = get_db().run(
+            orders_db.list_orders, instance_serial=instance_serial, limit=limit,
+            offset=args["offset"], paid=args["paid"], refunded=args["refunded"],
+            wired=args["wired"], after=after, before=before, session_id=args.get("session_id"),
+            fulfillment_url=args.get("fulfillment_url"),
+            summary_filter=args.get("summary_filter"))
+        if rows or not poll.wait((longpoll.list_key(instance_serial),)):
+            break
+        now = now_us()
     return {"orders": [_history_entry(r, now) for r in rows]}
 
 

@@ -7,13 +7,14 @@ import io
 import segno
 from flask import Blueprint, current_app, g, jsonify, render_template_string, request
 
-from .. import contract, talercrypto
+from .. import contract, longpoll, talercrypto
 from ..backenddb import orders as orders_db
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
+from ..longpoll import LongPoll
 from ..schemas.orders import ClaimRequestSchema, ClaimResponseSchema, PublicOrderQuerySchema
 from ..timeutil import now_us
-from .common import endpoint, require_instance
+from .common import empty_response, endpoint, require_instance
 from .orders import amount_text, known_shape, pay_uri
 
 bp = Blueprint("public_orders", __name__)
@@ -28,11 +29,29 @@ def get_orders_id(order_id, args):
     """An order's status for its customer: 402 with ``taler_pay_uri`` unpaid, 200 paid."""
     require_instance()
     known_shape(order_id)
-    row = get_db().run(orders_db.lookup_order, instance_serial=g.instance["instance_serial"],
-                       order_id=order_id)
-    if row is None:
-        raise TalerError(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN, order_id)
-    _authorize(row, args)
+    instance_serial = g.instance["instance_serial"]
+    html = _wants_html()
+    # A page for a browser never waits (the docs: timeout_ms treated as zero).
+    poll = LongPoll(None if html else args.get("timeout_ms"))
+    keys = (longpoll.order_key(instance_serial, order_id),)
+    while True:
+        poll.begin()
+        row = get_db().run(orders_db.lookup_order, instance_serial=instance_serial,
+                           order_id=order_id)
+        if row is None:
+            raise TalerError(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN, order_id)
+        goto = _authorize(row, args)
+        if goto or not _negative(row, args) or not poll.wait(keys):
+            break
+    if goto:
+        # The docs: a claim token (even a wrong one) on a claimed and paid order
+        # goes to the fulfillment URL: 302 for a browser, 202 otherwise.
+        url = row["contract_terms"]["fulfillment_url"]
+        if html:
+            return empty_response(302, {"Location": url})
+        response = jsonify({"public_reorder_url": url})
+        response.status_code = 202
+        return response
     currency = row["amount"].split(":", 1)[0]
     if row["paid"]:
         body = {"refunded": row["refunded_value"] > 0,
@@ -52,10 +71,33 @@ def get_orders_id(order_id, args):
     return response
 
 
-def _authorize(row, args):
-    """Before a claim the claim token (if the order has one); after it the hash."""
+def _negative(row, args) -> bool:
+    """Whether a long poll keeps waiting: for the payment of an unpaid order, for
+    a refund of at least ``refund``, or (``await_refund_obtained``) while a refund
+    is pending; this module never sees a wallet obtain a refund, so a refunded
+    order waits for the timeout then."""
+    if not row["paid"]:
+        return True
+    refund = args.get("refund")
+    if refund is not None and refund.currency != row["amount"].split(":", 1)[0]:
+        raise TalerError(ErrorCode.GENERIC_PARAMETER_MALFORMED, "refund",
+                         hint="refund is not in the currency of the order.",
+                         parameter="refund")
+    if refund is not None and row["refunded_value"] < refund.value:
+        return True
+    return bool(args["await_refund_obtained"] and row["refunded_value"] > 0)
+
+
+def _authorize(row, args) -> bool:
+    """Before a claim the claim token (if the order has one); after it the hash.
+
+    True: a claim token instead of the hash of a paid order with a fulfillment URL
+    (the customer goes there)."""
     if row["claim_nonce"] is not None:
         given = args.get("h_contract")
+        if given is None and "token" in args and row["paid"] \
+                and row["contract_terms"].get("fulfillment_url"):
+            return True
         expected = talercrypto.encode(contract.contract_hash(row["contract_terms"]))
         if given is None or not hmac.compare_digest(given.upper(), expected):
             raise TalerError(ErrorCode.MERCHANT_GET_ORDERS_ID_INVALID_CONTRACT_HASH,
@@ -65,6 +107,7 @@ def _authorize(row, args):
         if not hmac.compare_digest(given.encode(), row["claim_token"].encode()):
             raise TalerError(ErrorCode.MERCHANT_GET_ORDERS_ID_INVALID_TOKEN, "token",
                              parameter="token")
+    return False
 
 
 def _wants_html() -> bool:

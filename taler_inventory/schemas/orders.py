@@ -240,6 +240,26 @@ class ClaimResponseSchema(BaseSchema):
     sig = fields.String()
 
 
+class YesNo(fields.String):
+    """A flag ``yes`` / ``no`` (any case) in a query string."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).lower()
+        if text not in ("yes", "no"):
+            raise ValidationError('must be "yes" or "no"')
+        return text == "yes"
+
+
+class PrivateOrderQuerySchema(BaseSchema):
+    """``GET /private/orders/$ID``: long polling (``timeout_ms``, ``lp_not_etag``)."""
+
+    session_id = Text(validate=validate.Length(min=1, max=256))
+    timeout_ms = QueryInteger(validate=validate.Range(min=0, max=2**53))
+    lp_not_etag = Text(validate=validate.Length(min=1, max=128))
+    allow_refunded_for_repurchase = YesNo(load_default=False)
+    transfer = YesNo(load_default=False)
+
+
 class PublicOrderQuerySchema(BaseSchema):
     """``GET /orders/$ID``: the customer's credentials and long-polling wish."""
 
@@ -247,6 +267,9 @@ class PublicOrderQuerySchema(BaseSchema):
     h_contract = Text(validate=validate.Length(max=128))
     session_id = Text(validate=validate.Length(min=1, max=256))
     timeout_ms = QueryInteger(validate=validate.Range(min=0, max=2**53))
+    refund = AmountField()
+    await_refund_obtained = YesNo(load_default=False)
+    allow_refunded_for_repurchase = YesNo(load_default=False)
 
 
 class OrderListEntrySchema(BaseSchema):

@@ -1,5 +1,6 @@
 """The back-office in a real browser, one test per flow a merchant goes through."""
 import re
+import time
 
 import pytest
 import requests
@@ -214,10 +215,10 @@ def test_an_order_shows_unpaid_then_paid(browser, server, api):
     sign_in(browser, server, path="/webui/#/orders")
     row = find(browser, "#orders-table tr[data-order='2026-0042']")
     assert "Unpaid" in row.text and "KUDOS:3.75" in row.text
-    find(browser, "select[name=paid] option[value=yes]").click()
-    wait(browser, lambda d: "paid=yes" in d.current_url
+    find(browser, "select[name=status] option[value=paid]").click()
+    wait(browser, lambda d: "status=paid" in d.current_url
          and "No order." in _text(d, "#orders-table tbody"))
-    find(browser, "select[name=paid] option[value=no]").click()
+    find(browser, "select[name=status] option[value=unpaid]").click()
     find(browser, "#orders-table tr[data-order='2026-0042'] a").click()
     wait(browser, lambda d: _text(d, "#order-status") == "Payment: Unpaid")
     lines = _text(browser, "#order-lines tbody")
@@ -235,7 +236,129 @@ def test_an_order_shows_unpaid_then_paid(browser, server, api):
     browser.find_element(By.LINK_TEXT, "← All orders").click()
     row = find(browser, "#orders-table tr[data-order='2026-0042']")
     wait(browser, lambda d: "Paid" in _text(d, "#orders-table tr[data-order='2026-0042']"))
+
+
+def _paid_order(api, order_id, *, refund_delay_s=3600, quantity="1.5"):
+    """An order of flour (KUDOS:2.5 a kg) paid through the API."""
+    resp = api.post("/private/orders", json={
+        "order": {"order_id": order_id, "summary": f"Flour, order {order_id}"},
+        "refund_delay": {"d_us": refund_delay_s * 10**6},
+        "inventory_products": [{"product_id": "flour", "unit_quantity": quantity}]})
+    assert resp.status_code == 200, resp.text
+    assert api.post(f"/private/orders/{order_id}/paid").status_code == 204
+
+
+def test_refund_a_paid_order_from_its_page(browser, server, api):
+    _create_product(api, "flour", product_name="Flour", unit_price=["KUDOS:2.5"])
+    _paid_order(api, "2026-0043")
+    sign_in(browser, server, path="/webui/#/order/2026-0043")
+    wait(browser, lambda d: _text(d, "#order-status") == "Payment: Paid")
+    assert _text(browser, "[data-fact=refund_amount]") == "KUDOS:0"
+    assert _text(browser, "#refund-title") == "Refunds"
+    _fill(browser, {"refund": "1.25", "reason": "Half of the bag was torn"}, "#refund-form")
+    find(browser, "#refund-form button[type=submit]").click()
+    wait(browser, lambda d: _text(d, "[data-fact=refund_amount]") == "KUDOS:1.25")
+    assert _text(browser, "#order-status") == "Payment: Paid Refunded"
+    assert _text(browser, ".notice").startswith("Refund recorded.")
+    assert "://refund/" in _text(browser, ".notice")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#refunds-table tbody tr")
+    assert len(rows) == 1
+    assert "KUDOS:1.25" in rows[0].text and "Half of the bag was torn" in rows[0].text
+    stored = api.get("/private/orders/2026-0043").json()
+    assert (stored["refunded"], stored["refund_amount"]) == (True, "KUDOS:1.25")
+    assert [r["reason"] for r in stored["refund_details"]] == ["Half of the bag was torn"]
+    # A refund is about money: what the order sold stays sold.
+    assert api.get("/private/products/flour").json()["unit_total_sold"] == "1.5"
+    screenshot(browser, "order-refunded")
+
+    # The new total is what is refunded in all: 3.75 refunds the rest.
+    _fill(browser, {"refund": "3.75", "reason": "The rest"}, "#refund-form")
+    find(browser, "#refund-form button[type=submit]").click()
+    wait(browser, lambda d: _text(d, "[data-fact=refund_amount]") == "KUDOS:3.75")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#refunds-table tbody tr")) == 2
+    assert api.get("/private/orders/2026-0043").json()["refund_amount"] == "KUDOS:3.75"
+
+
+def _refund_error(driver):
+    """The refund form's error next to the amount, and the form's own alert."""
+    error = find(driver, "#refund-form .field-error")
+    amount = driver.find_element(By.CSS_SELECTOR, "#refund-form [name=refund]")
+    assert amount.get_attribute("aria-invalid") == "true"
+    assert driver.switch_to.active_element == amount
+    return error.text
+
+
+def test_a_refund_error_shows_the_servers_reason(browser, server, api):
+    _create_product(api, "flour", product_name="Flour", unit_price=["KUDOS:2.5"])
+    _paid_order(api, "2026-0044", refund_delay_s=6)
+    sign_in(browser, server, path="/webui/#/order/2026-0044")
+    # More than the order's amount: 409, refused, nothing changes.
+    _fill(browser, {"refund": "4", "reason": "Too much"}, "#refund-form")
+    find(browser, "#refund-form button[type=submit]").click()
+    text = _refund_error(browser)
+    resp = api.post("/private/orders/2026-0044/refund",
+                    json={"refund": "KUDOS:4", "reason": "Too much"})
+    assert (resp.status_code, resp.json()["code"]) == (409, 2530)
+    assert text.startswith(resp.json()["hint"])
+    assert "Not saved" in _text(browser, "#refund-form .form-alert")
+    screenshot(browser, "order-refund-error")
+    # An amount that is not one: the server names the field.
+    _fill(browser, {"refund": "1.5.5"}, "#refund-form")
+    find(browser, "#refund-form button[type=submit]").click()
+    wait(browser, lambda d: _refund_error(d) != text)
+    resp = api.post("/private/orders/2026-0044/refund",
+                    json={"refund": "KUDOS:1.5.5", "reason": "Too much"})
+    assert (resp.status_code, resp.json()["parameter"]) == (400, "refund")
+    assert _refund_error(browser) == resp.json()["hint"]
+
+    # After the refund deadline: 410, in words at the amount.
+    deadline = api.get("/private/orders/2026-0044").json()["contract_terms"]["refund_deadline"]
+    wait(browser, lambda d: time.time() > deadline["t_s"] + 0.5, timeout=15)
+    _fill(browser, {"refund": "1"}, "#refund-form")
+    find(browser, "#refund-form button[type=submit]").click()
+    wait(browser, lambda d: "deadline" in _refund_error(d))
+    resp = api.post("/private/orders/2026-0044/refund", json={"refund": "KUDOS:1", "reason": "x"})
+    assert (resp.status_code, resp.json()["code"]) == (
+        410, ErrorCode.INVENTORY_REFUND_DEADLINE_PASSED.number)
+    assert _refund_error(browser).startswith(resp.json()["hint"])
+    stored = api.get("/private/orders/2026-0044").json()
+    assert (stored["refunded"], stored["refund_amount"], stored["refund_details"]) \
+        == (False, "KUDOS:0", [])
+
+
+def _order_rows(driver):
+    return [r.get_attribute("data-order")
+            for r in driver.find_elements(By.CSS_SELECTOR, "#orders-table tbody tr[data-order]")]
+
+
+def test_the_refunded_filter_shows_only_refunded_orders(browser, server, api):
+    _create_product(api, "flour", product_name="Flour", unit_price=["KUDOS:2.5"])
+    resp = api.post("/private/orders", json={
+        "order": {"order_id": "o-unpaid", "summary": "Unpaid flour"},
+        "inventory_products": [{"product_id": "flour", "unit_quantity": "1"}]})
+    assert resp.status_code == 200
+    _paid_order(api, "o-paid")
+    _paid_order(api, "o-refunded")
+    assert api.post("/private/orders/o-refunded/refund", json={
+        "refund": "KUDOS:0.5", "reason": "Late delivery"}).status_code == 200
+    sign_in(browser, server, path="/webui/#/orders")
+    wait(browser, lambda d: _order_rows(d) == ["o-refunded", "o-paid", "o-unpaid"])
+    row = _text(browser, "#orders-table tr[data-order=o-refunded]")
+    assert "Refunded KUDOS:0.5" in row
     screenshot(browser, "orders")
+    find(browser, "select[name=status] option[value=refunded]").click()
+    wait(browser, lambda d: "status=refunded" in d.current_url
+         and _order_rows(d) == ["o-refunded"])
+    listed = api.get("/private/orders", params={"refunded": "yes"}).json()["orders"]
+    assert [o["order_id"] for o in listed] == ["o-refunded"]
+    find(browser, "select[name=status] option[value=paid]").click()
+    wait(browser, lambda d: _order_rows(d) == ["o-refunded", "o-paid"])
+    find(browser, "select[name=status] option[value=unpaid]").click()
+    wait(browser, lambda d: _order_rows(d) == ["o-unpaid"])
+    # The filter survives a reload: it is in the URL.
+    browser.get(server.base + "/webui/#/orders?status=refunded")
+    wait(browser, lambda d: _order_rows(d) == ["o-refunded"])
+    assert find(browser, "select[name=status]").get_attribute("value") == "refunded"
 
 
 def test_the_admin_creates_an_instance_and_signs_in_to_it(browser, server, api):
@@ -345,6 +468,8 @@ def test_record_a_loss_edit_and_delete_a_product(browser, server, api):
 
 def test_every_control_has_a_name_for_screen_readers(browser, server, api):
     _create_product(api, "tea")
+    _create_product(api, "flour")
+    _paid_order(api, "o-paid")
     assert api.post("/private/categories", json={"name": "Drinks"}).status_code == 200
     sign_in(browser, server)
     unnamed = """
@@ -354,7 +479,7 @@ def test_every_control_has_a_name_for_screen_readers(browser, server, api):
             + "main button, main a")]
             .filter((el) => el.type !== "hidden" && !named(el)).map((el) => el.outerHTML);"""
     for route in ("products", "new-product", "product/tea", "locks", "orders", "categories",
-                  "instances", "instance/admin"):
+                  "instances", "instance/admin", "order/o-paid"):
         browser.get(f"{server.base}/webui/#/{route}")
         find(browser, "main .page h1")
         assert browser.execute_script(unnamed) == [], route

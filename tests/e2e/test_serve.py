@@ -30,7 +30,10 @@ def _free_port() -> int:
 
 
 def _command():
-    script = shutil.which("taler-inventory")
+    # The script of the Python running the tests first: another one on the PATH
+    # may belong to another installation of the package.
+    own = os.path.join(os.path.dirname(sys.executable), "taler-inventory")
+    script = own if os.access(own, os.X_OK) else shutil.which("taler-inventory")
     if script:
         return [script]
     return [sys.executable, "-c", "from taler_inventory.cli import main; main()"]
@@ -46,6 +49,8 @@ class Server:
         # No background reclaimer unless a test asks for one: a server that lives
         # through other tests must not take their expired holds away.
         environ["TALER_INVENTORY_RECLAIM_INTERVAL"] = "0"
+        # Nor a webhook delivery worker: it would deliver other tests' events.
+        environ["TALER_INVENTORY_WEBHOOK_INTERVAL"] = "0"
         environ.update(PYTHONUNBUFFERED="1", TALER_INVENTORY_ARGON2_TIME_COST="1",
                        TALER_INVENTORY_ARGON2_MEMORY_COST="1024")
         environ.update(env)

@@ -207,6 +207,8 @@ BEGIN
 
   -- The instance row comes last, after every product row lock.
   PERFORM adjust_active_locks(in_instance_serial, -v_carts);
+  -- Wakes the long polls of the instance's order list (delivered at commit).
+  PERFORM notify_order(in_instance_serial, in_order_id);
   out_status := 'ok';
   out_claim_token := in_claim_token;
 END $$;
@@ -401,7 +403,7 @@ RETURNS VOID LANGUAGE sql AS $$
   SELECT pg_notify('inventory_order', in_instance_serial::TEXT || ' ' || in_order_id);
 $$;
 COMMENT ON FUNCTION notify_order(INT8, TEXT)
-  IS 'Tell long-polling requests (LISTEN inventory_order) that an order''s status changed; delivered at commit.';
+  IS 'Tell long-polling requests (LISTEN inventory_order) that an order was made or its status changed (claimed, paid, refunded); payload "<instance_serial> <order_id>", delivered at commit.';
 
 
 CREATE OR REPLACE FUNCTION claim_order(
