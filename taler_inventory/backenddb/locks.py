@@ -51,7 +51,8 @@ def lock_products(conn, *, instance_id, product_id, scopes, now,
     restock, reclaimed = row["out_restock"], row["out_reclaimed"] or 0
     return [LockOutcome(status, available, next_expiration, restock, reclaimed)
             for status, available, next_expiration in zip(
-                row["out_statuses"], row["out_available"], row["out_next_expirations"])]
+                row["out_statuses"], row["out_available"], row["out_next_expirations"],
+                strict=True)]
 
 
 _LOCK_PRODUCT = ("SELECT out_status, out_available, out_next_expiration, out_restock,"
