@@ -113,7 +113,7 @@ def test_a_batch_answers_each_request_as_if_it_came_alone(app, admin_headers, db
     assert sizes == {1: 1, 8: 1, 4: 1}  # the call in flight, then two batches
     # The metrics too: cart-1's second request replaces its lock, in a batch as alone.
     deltas = [{o: after[o] - before[o] for o in after}
-              for before, after in zip(counted, counted[1:])]
+              for before, after in zip(counted, counted[1:], strict=False)]
     assert deltas == [{"taken": 4, "replaced": 1, "released": 2, "expired": 0}] * 2
     assert results[2][1]["unit_available_quantity"] == "2"
     assert results[8][1]["unit_available_quantity"] == "0"
