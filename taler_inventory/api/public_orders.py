@@ -53,7 +53,7 @@ def get_orders_id(order_id, args):
         response.status_code = 202
         return response
     currency = row["amount"].split(":", 1)[0]
-    if row["paid"]:
+    if _paid_here(row, args):
         body = {"refunded": row["refunded_value"] > 0,
                 "refund_pending": row["refunded_value"] > 0,
                 "refund_amount": amount_text(currency, row["refunded_value"]),
@@ -61,8 +61,17 @@ def get_orders_id(order_id, args):
         status = 200
     else:
         body = {"taler_pay_uri": pay_uri(row["order_id"], row["claim_token"])}
-        if row["contract_terms"].get("fulfillment_url"):
-            body["fulfillment_url"] = row["contract_terms"]["fulfillment_url"]
+        url = row["contract_terms"].get("fulfillment_url")
+        if url:
+            body["fulfillment_url"] = url
+        if url and "session_id" in args:
+            # Repurchase detection: the same article already bought in this session.
+            other = get_db().run(orders_db.paid_in_session, instance_serial=instance_serial,
+                                 fulfillment_url=url, session_id=args["session_id"],
+                                 allow_refunded=args["allow_refunded_for_repurchase"])
+            if other is not None and other["order_id"] != row["order_id"]:
+                body["already_paid_order_id"] = other["order_id"]
+                body["already_paid_fulfillment_url"] = other["fulfillment_url"]
         status = 402
     if _wants_html():
         return _page(row, body, status)
@@ -71,12 +80,21 @@ def get_orders_id(order_id, args):
     return response
 
 
+def _paid_here(row, args) -> bool:
+    """Paid, and (with ``session_id``) in that session: a payment is bound to the
+    session the order was made for; in another session the wallet must pay (or
+    show its earlier payment) again, so the answer is 402."""
+    if not row["paid"]:
+        return False
+    return "session_id" not in args or row["session_id"] in (None, args["session_id"])
+
+
 def _negative(row, args) -> bool:
     """Whether a long poll keeps waiting: for the payment of an unpaid order, for
     a refund of at least ``refund``, or (``await_refund_obtained``) while a refund
     is pending; this module never sees a wallet obtain a refund, so a refunded
     order waits for the timeout then."""
-    if not row["paid"]:
+    if not _paid_here(row, args):
         return True
     refund = args.get("refund")
     if refund is not None and refund.currency != row["amount"].split(":", 1)[0]:
