@@ -44,12 +44,10 @@ def get_orders_id(order_id, args):
         if goto or not _negative(row, args) or not poll.wait(keys):
             break
     if goto:
-        # The docs: a claim token (even a wrong one) on a claimed and paid order
-        # goes to the fulfillment URL: 302 for a browser, 202 otherwise.
-        url = row["contract_terms"]["fulfillment_url"]
+        # The docs: 302 for a browser, otherwise 202 with a StatusGotoResponse.
         if html:
-            return empty_response(302, {"Location": url})
-        response = jsonify({"public_reorder_url": url})
+            return empty_response(302, {"Location": goto})
+        response = jsonify({"public_reorder_url": goto})
         response.status_code = 202
         return response
     currency = row["amount"].split(":", 1)[0]
@@ -106,26 +104,34 @@ def _negative(row, args) -> bool:
     return bool(args["await_refund_obtained"] and row["refunded_value"] > 0)
 
 
-def _authorize(row, args) -> bool:
+def _authorize(row, args) -> str | None:
     """Before a claim the claim token (if the order has one); after it the hash.
 
-    True: a claim token instead of the hash of a paid order with a fulfillment URL
-    (the customer goes there)."""
+    Returns where the customer goes instead (None: answer the status): a claim
+    token (even a wrong one) instead of the hash of a paid order goes to its
+    ``fulfillment_url``; a request without any credential for an order that needs
+    one goes to its ``public_reorder_url`` (a fresh order may be made there).
+    """
+    terms = row["contract_terms"]
+    bare = "token" not in args and "h_contract" not in args
     if row["claim_nonce"] is not None:
         given = args.get("h_contract")
-        if given is None and "token" in args and row["paid"] \
-                and row["contract_terms"].get("fulfillment_url"):
-            return True
-        expected = talercrypto.encode(contract.contract_hash(row["contract_terms"]))
+        if given is None and "token" in args and row["paid"] and terms.get("fulfillment_url"):
+            return terms["fulfillment_url"]
+        expected = talercrypto.encode(contract.contract_hash(terms))
         if given is None or not hmac.compare_digest(given.upper(), expected):
+            if bare and terms.get("public_reorder_url"):
+                return terms["public_reorder_url"]
             raise TalerError(ErrorCode.MERCHANT_GET_ORDERS_ID_INVALID_CONTRACT_HASH,
                              "h_contract", parameter="h_contract")
     elif row["claim_token"] is not None:
         given = args.get("token") or ""
         if not hmac.compare_digest(given.encode(), row["claim_token"].encode()):
+            if bare and terms.get("public_reorder_url"):
+                return terms["public_reorder_url"]
             raise TalerError(ErrorCode.MERCHANT_GET_ORDERS_ID_INVALID_TOKEN, "token",
                              parameter="token")
-    return False
+    return None
 
 
 def _wants_html() -> bool:

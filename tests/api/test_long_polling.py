@@ -334,3 +334,26 @@ def test_session_bound_payment_and_repurchase(client, h, db):
     body = client.get("/orders/s-2?session_id=sess-A&allow_refunded_for_repurchase=yes"
                       ).get_json()
     assert body["already_paid_order_id"] == "s-1"
+
+
+def test_no_credentials_go_to_the_public_reorder_url(client, h, db):
+    """An order that needs a credential, asked for without any, sends the customer to
+    its ``public_reorder_url`` (202 StatusGotoResponse, 302 for a browser), before
+    and after a claim; without that URL it stays 403, and a wrong credential is 403."""
+    resp = f.post_order(client, h, amount="KUDOS:3", order_id="re-1",
+                        public_reorder_url="https://shop.example/again")
+    token = resp.get_json()["token"]
+    resp = client.get("/orders/re-1")
+    assert resp.status_code == 202
+    assert resp.get_json() == {"public_reorder_url": "https://shop.example/again"}
+    resp = client.get("/orders/re-1", headers={"Accept": "text/html"})
+    assert resp.status_code == 302 and resp.headers["Location"] == "https://shop.example/again"
+    assert_error(client.get("/orders/re-1?token=wrong"), 403, 2105)
+    assert client.get(f"/orders/re-1?token={token}").status_code == 402
+    assert client.post("/orders/re-1/claim",
+                       json={"nonce": _nonce(9), "token": token}).status_code == 200
+    assert client.get("/orders/re-1").status_code == 202
+    assert_error(client.get("/orders/re-1?h_contract=" + "A" * 103), 403, 2106)
+    f.post_order(client, h, amount="KUDOS:3", order_id="re-2")
+    assert_error(client.get("/orders/re-2"), 403, 2105)
+    assert not db.execute("SELECT paid FROM orders WHERE order_id = 're-1'").fetchone()["paid"]
