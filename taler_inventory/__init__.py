@@ -8,6 +8,28 @@ __version__ = "0.1.0"
 PROTOCOL_VERSION = "32:0:12"
 
 
+class _Flask(Flask):
+    """Flask, remembering which of its functions are synchronous.
+
+    Flask asks for every hook and view of every request whether it is a coroutine
+    function (``inspect`` under the hood); the answer never changes, so it is looked
+    up once per function.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sync = {}
+
+    def ensure_sync(self, func):
+        try:
+            return self._sync[func]
+        except KeyError:
+            self._sync[func] = sync = super().ensure_sync(func)
+            return sync
+        except TypeError:  # not hashable
+            return super().ensure_sync(func)
+
+
 def create_app(test_config=None):
     """Application factory.
 
@@ -18,7 +40,7 @@ def create_app(test_config=None):
     from . import auth, config, db, errors, logins, logs, longpoll, metrics
     from .api import register
 
-    app = Flask(__name__)
+    app = _Flask(__name__)
     settings = config.from_env()
     if test_config:
         settings.update(test_config)

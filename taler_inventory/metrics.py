@@ -40,12 +40,22 @@ LOCK_OUTCOMES = ("taken", "replaced", "released", "expired")
 
 def lock_outcome(outcome: str, count: int = 1):
     if count:
-        LOCKS.labels(outcome).inc(count)
+        series = _LOCK_SERIES.get(outcome)
+        (series if series is not None else LOCKS.labels(outcome)).inc(count)
+
+
+#: The labelled series of each (endpoint, method, status) seen: ``labels()`` takes a
+#: lock and builds its key on every call, the series never change.
+_ANSWERED = {}
 
 
 def request_answered(endpoint: str, method: str, status: int, seconds: float, code=None):
-    REQUESTS.labels(endpoint, method, str(status)).inc()
-    LATENCY.labels(endpoint, method).observe(seconds)
+    series = _ANSWERED.get((endpoint, method, status))
+    if series is None:
+        series = _ANSWERED.setdefault((endpoint, method, status), (
+            REQUESTS.labels(endpoint, method, str(status)), LATENCY.labels(endpoint, method)))
+    series[0].inc()
+    series[1].observe(seconds)
     if status in (410, 429):
         REFUSED.labels(str(status), str(code)).inc()
 
@@ -61,12 +71,13 @@ def init_app(app):
     def count_request(response):
         if is_parked():
             return response  # not an answer: the request runs again later
-        endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        req = request._get_current_object()
+        rule = req.url_rule
+        endpoint = rule.rule if rule is not None else "unmatched"
         code = None
         if response.status_code in (410, 429):
             code = (response.get_json(silent=True) or {}).get("code")
-        request_answered(endpoint, request.method, response.status_code, request_duration(),
-                         code)
+        request_answered(endpoint, req.method, response.status_code, request_duration(), code)
         return response
 
 
@@ -112,5 +123,5 @@ def render(read_database) -> bytes:
     return own + generate_latest(database)
 
 
-for _outcome in LOCK_OUTCOMES:  # shown as 0 from the start, so rates work
-    LOCKS.labels(_outcome)
+# Shown as 0 from the start, so rates work.
+_LOCK_SERIES = {outcome: LOCKS.labels(outcome) for outcome in LOCK_OUTCOMES}

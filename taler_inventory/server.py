@@ -6,7 +6,7 @@ drips its head, costs a socket and no Python thread, and the head has a deadline
 runs on a pool of ``--threads`` threads per worker process.  :class:`WsgiBridge`
 connects the two over granian's RSGI interface: it reads the whole body on the event
 loop, within ``BODY_TIMEOUT`` and the size limit, and only then hands the complete
-request to a thread.  A slow client therefore costs a connection, never a worker
+request to a thread, which runs the app and sends the answer itself.  A slow client therefore costs a connection, never a worker
 (doc/design.rst, "HTTP server").
 
 The app is created once in the master process (schema and admin bootstrap happen
@@ -14,12 +14,14 @@ before); the worker processes are forked from it and each opens its own connecti
 pool lazily.
 """
 import asyncio
+import collections
 import io
 import json
 import logging
+import queue
 import signal
 import sys
-from concurrent.futures import ThreadPoolExecutor
+import threading
 
 from . import longpoll
 from .errors import ErrorCode, TalerError, wire_error
@@ -47,6 +49,47 @@ class BodyError(Exception):
     """The request body could not be read: its framing broke or the client stopped."""
 
 
+class _Lane:
+    """Threads that run the WSGI app for requests taken from one queue.
+
+    The thread that ran a request sends its answer itself (granian's
+    ``response_bytes`` may be called from any thread), so an answer never waits for
+    the event loop; the loop only learns afterwards that the run is over, through
+    :meth:`WsgiBridge._finished`.  A run that the view parked (a long poll) is not
+    answered: the loop parks the request and runs it again.
+    """
+
+    def __init__(self, bridge, threads: int, name: str):
+        self.queue = queue.SimpleQueue()
+        self.threads = [threading.Thread(target=self._work, args=(bridge,),
+                                         name=f"{name}_{i}", daemon=True)
+                        for i in range(threads)]
+        for thread in self.threads:
+            thread.start()
+
+    def _work(self, bridge):
+        call, finished, get = bridge._call, bridge._finished, self.queue.get
+        while (job := get()) is not None:
+            proto, environ, park, done = job
+            try:
+                status, headers, data = call(environ)
+                if not park:
+                    proto.response_bytes(status, headers, data)
+            except Exception:  # noqa: BLE001 - never leave a request without an answer
+                log.exception("unexpected error in the HTTP bridge")
+                park.clear()
+                _send_wire_error(proto, 500, "")
+            finally:
+                finished(done)
+
+    def stop(self):
+        """Let the threads finish what is queued, then end them."""
+        for _ in self.threads:
+            self.queue.put(None)
+        for thread in self.threads:
+            thread.join()
+
+
 class WsgiBridge:
     """An RSGI application that runs a WSGI application on a thread pool.
 
@@ -60,7 +103,9 @@ class WsgiBridge:
         self.threads = threads
         self.max_body = max_body
         self.body_timeout = body_timeout
-        self.pool = self.lane = None
+        self.pool = self.lane = self.loop = None
+        self._done = collections.deque()  # futures of finished runs, for the loop
+        self._wake_pending = False
         self.hub = longpoll.get_hub(app)
         self.closing = False
         self.parked = set()  # the futures parked requests await
@@ -72,15 +117,41 @@ class WsgiBridge:
 
     def __rsgi_init__(self, loop):
         # In the worker process, after the fork.
-        self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="request")
-        self.lane = ThreadPoolExecutor(NO_DATABASE_THREADS, thread_name_prefix="no-database")
+        self.loop = loop
+        self.pool = _Lane(self, self.threads, "request")
+        self.lane = _Lane(self, NO_DATABASE_THREADS, "no-database")
         self.hub.start()
         self._hook_stop_signals(loop)
 
     def __rsgi_del__(self, loop):
         self.hub.stop()
-        self.pool.shutdown(wait=True, cancel_futures=False)
-        self.lane.shutdown(wait=True, cancel_futures=False)
+        self.pool.stop()
+        self.lane.stop()
+        try:
+            self._drain()
+        except RuntimeError:  # the loop is closed: nobody waits any more
+            pass
+
+    def _finished(self, done):
+        """From a request thread: the run of ``done`` is over (answered or parked).
+
+        The event loop is woken once for all the runs that finish before it gets to
+        them, not once per run.
+        """
+        self._done.append(done)
+        if not self._wake_pending:
+            self._wake_pending = True
+            try:
+                self.loop.call_soon_threadsafe(self._drain)
+            except RuntimeError:  # the loop is closed (shutdown): nobody waits any more
+                pass
+
+    def _drain(self):
+        """On the event loop: resume the coroutines whose runs are over."""
+        self._wake_pending = False
+        done = self._done
+        while done:
+            _settle(done.popleft())
 
     def _hook_stop_signals(self, loop):
         """Answer the parked long polls at once when the worker is told to stop.
@@ -135,17 +206,17 @@ class WsgiBridge:
         threads = self.lane if path in NO_DATABASE_PATHS or path.startswith(
             NO_DATABASE_PREFIX) else self.pool
         environ[longpoll.ARRIVAL] = longpoll.clock()
-        answer = await self._run(threads, environ, body, proto)
-        if answer is not None:
-            proto.response_bytes(*answer)
+        await self._run(threads, environ, body, proto)
 
     async def _run(self, threads, environ, body: bytes, proto):
-        """Run the request; while the view parks it (a long poll whose answer would
-        be negative), wait off-thread for its wake-up and run it again.
+        """Run the request on a thread, which answers it; while the view parks it (a
+        long poll whose answer would be negative), wait off-thread for its wake-up
+        and run it again.  A client that left while parked gets no answer.
 
-        Returns (status, headers, body), or None when the client left while parked.
+        This coroutine lives until the answer is sent: granian answers 500 for a
+        request whose coroutine ends unanswered.
         """
-        loop = asyncio.get_running_loop()
+        loop = self.loop
         while True:
             park = {}
             if self.closing:
@@ -154,11 +225,13 @@ class WsgiBridge:
             else:
                 environ[longpoll.PARK] = park
             environ["wsgi.input"] = io.BytesIO(body)
-            answer = await loop.run_in_executor(threads, self._call, environ)
+            done = loop.create_future()
+            threads.queue.put((proto, environ, park, done))
+            await done
             if not park:
-                return answer
+                return  # answered by the thread
             if not await self._park(loop, park, environ, proto):
-                return None
+                return
 
     async def _park(self, loop, park: dict, environ, proto) -> bool:
         """Wait for a notification of the parked keys or the deadline, holding no

@@ -249,14 +249,17 @@ def raw_body() -> bytes:
 
     Read once per request: a second call answers what the first one did.
     """
-    if "raw_body" not in g:
+    ctx = g._get_current_object()
+    data = getattr(ctx, "raw_body", None)
+    if data is None:
         try:
-            g.raw_body = _read_raw_body()
+            data = _read_raw_body()
         except TalerError as err:
-            g.raw_body = err
-    if isinstance(g.raw_body, TalerError):
-        raise g.raw_body
-    return g.raw_body
+            data = err
+        ctx.raw_body = data
+    if isinstance(data, TalerError):
+        raise data
+    return data
 
 
 def refuse_deep_nesting():
@@ -275,8 +278,9 @@ def refuse_deep_nesting():
 
 def _read_raw_body() -> bytes:
     limit = current_app.config["INVENTORY"]["MAX_BODY_SIZE"]
-    length = request.content_length
-    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    req = request._get_current_object()
+    length = req.content_length
+    encoding = req.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding not in ("", "identity", "gzip", "deflate"):
         raise TalerError(ErrorCode.INVENTORY_UNSUPPORTED_MEDIA_TYPE,
                          f"Content-Encoding {encoding[:40]} is not supported")
@@ -288,7 +292,7 @@ def _read_raw_body() -> bytes:
     # Under ``serve`` the whole body is in memory already (read by
     # ``server.WsgiBridge`` within BODY_TIMEOUT); other WSGI servers may stream it.
     try:
-        data = request.stream.read(wire_limit + 1)
+        data = req.stream.read(wire_limit + 1)
     except OSError as exc:
         # The body's framing is broken or the connection closed early: the
         # client's fault, never a 500.

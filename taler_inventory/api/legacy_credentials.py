@@ -39,10 +39,12 @@ class LegacyCredentials:
         self._lock = threading.Lock()
 
     def _slot(self, instance_id: str, token: str) -> bytes:
-        return hmac.new(self._key, f"{instance_id}\0{token}".encode("utf-8", "replace"),
-                        hashlib.sha256).digest()
+        return hmac.digest(self._key, f"{instance_id}\0{token}".encode("utf-8", "replace"),
+                           hashlib.sha256)
 
     def cached(self, instance_id: str, token: str, now: int) -> bytes | None:
+        if not self._entries:  # no password adopted: nothing to look up (most requests)
+            return None
         entry = self._entries.get(self._slot(instance_id, token))
         return entry[0] if entry is not None and entry[1] > now else None
 
