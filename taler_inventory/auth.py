@@ -23,12 +23,12 @@ TOKEN_PREFIX = "secret-token:"
 #: of today (each endpoint's "Required permission").
 READ_PERMISSIONS = frozenset({
     "products-read", "categories-read", "orders-read", "instances-read", "tokens-read",
-    "accounts-read", "units-read", "groups-read", "pots-read",
+    "accounts-read", "units-read", "groups-read", "pots-read", "webhooks-read",
 })
 ALL_PERMISSIONS = READ_PERMISSIONS | {
     "products-write", "products-lock", "categories-write", "orders-write", "orders-refund",
     "instances-write", "instances-auth-write", "tokens-write", "accounts-write",
-    "units-write", "groups-write", "pots-write",
+    "units-write", "groups-write", "pots-write", "webhooks-write",
     "token-refresh",
 }
 _ORDER_SIMPLE = frozenset({"orders-read", "orders-write"})

@@ -1,4 +1,4 @@
-"""The ``taler-inventory`` command: serve, dbinit, passwd, gc, check, backup, restore.
+"""The ``taler-inventory`` command: serve, dbinit, passwd, gc, webhooks, check, backup, restore.
 
 A set-up mistake (a bad setting, a database that cannot be reached, a data directory
 that cannot be used, a port in use) ends the command with one line on standard error
@@ -285,7 +285,7 @@ def serve(ctx, host, port, workers, threads, access_log, log_level, log_format):
     bootstrap_admin(ctx)
     # Before the app (and with it the metrics) is imported by anyone.
     _metrics_directory()
-    from . import create_app, reclaimer
+    from . import create_app, reclaimer, webhooks
     from .server import run
 
     app = create_app({"DATABASE_URL": url})
@@ -297,7 +297,9 @@ def serve(ctx, host, port, workers, threads, access_log, log_level, log_format):
     sys.stdout.flush()
     _at_exit_of_this_process(log.info, "taler-inventory stopped")
     # The background reclaimer of expired holds (taler_inventory/reclaimer.py).
-    with reclaimer.running(url, interval=app.config["INVENTORY"]["RECLAIM_INTERVAL"]):
+    # And the webhook delivery worker (taler_inventory/webhooks.py).
+    with reclaimer.running(url, interval=app.config["INVENTORY"]["RECLAIM_INTERVAL"]), \
+            webhooks.running(url, interval=app.config["INVENTORY"]["WEBHOOK_INTERVAL"]):
         run(app, host=host, port=port, workers=workers, threads=threads)
 
 
@@ -348,13 +350,58 @@ def passwd(ctx, instance, password):
 @main.command(short_help="Reclaim expired locks, unpaid orders' stock and tokens.")
 @click.pass_obj
 def gc(ctx):
-    """Reclaim expired locks, expired unpaid orders' stock and expired tokens."""
+    """Reclaim expired locks, expired unpaid orders' stock and expired tokens; forget
+    webhook events delivered more than WEBHOOK_KEEP_DAYS ago."""
     from .backenddb import maintenance
     from .timeutil import now_us
 
-    report = maintenance.gc(ctx.url, now_us())
+    keep_us = int(ctx.settings["WEBHOOK_KEEP_DAYS"] * 86400 * 1_000_000)
+    report = maintenance.gc(ctx.url, now_us(), webhook_keep_us=keep_us)
     for key, value in report.items():
         click.echo(f"{key}: {value}")
+
+
+@main.command(short_help="Show the webhook backlog; --retry delivers what waits now.")
+@click.option("--retry", is_flag=True,
+              help="make every undelivered event due now (and deliver it here when no"
+                   " server's worker is running)")
+@click.pass_obj
+def webhooks(ctx, retry):
+    """Show the webhook events not delivered yet, per webhook, with the last error.
+
+    With --retry every waiting event is due at once: a running server's delivery
+    worker sends it within WEBHOOK_INTERVAL; with no server running, this command
+    delivers it itself (for at most a minute).
+    """
+    import psycopg
+    from psycopg.rows import dict_row
+
+    from . import webhooks as worker
+    from .backenddb import webhooks as webhooks_db
+    from .timeutil import now_us
+
+    url = ctx.url
+    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
+        conn.execute("SET search_path TO inventory")
+        if retry:
+            made_due = webhooks_db.retry_now(conn, now_us())
+            click.echo(f"{made_due} waiting deliveries are due now")
+    if retry:
+        policy = worker.Policy.from_settings(ctx.settings)
+        if worker.deliver_now(url, policy):
+            click.echo("delivered by this command (no server's worker is running)")
+        else:
+            click.echo("a server's delivery worker is sending them")
+    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
+        conn.execute("SET search_path TO inventory")
+        total = webhooks_db.backlog(conn, now_us())
+        rows = webhooks_db.backlog_by_webhook(conn)
+    for row in rows:
+        status = row["last_error"] or "not tried yet"
+        click.echo(f"{row['instance_id']}/{row['webhook_id']} -> {row['url']}:"
+                   f" {row['pending']} waiting, {row['attempts']} attempts; {status}")
+    click.echo(f"backlog: {total['pending']} undelivered ({total['due']} due now,"
+               f" {total['failing']} failed at least once)")
 
 
 @main.command(short_help="Verify counters and that nothing is oversold (exit 1 if so).")

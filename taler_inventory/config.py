@@ -54,6 +54,19 @@ SETTINGS = {
     "RECLAIM_BATCH": Setting(16, int, "expired holds an order reclaims on its way", 0),
     "RECLAIM_INTERVAL": Setting(1.0, float, "seconds between the background reclaimer's"
                                             " passes; 0: none", 0),
+    # The webhook delivery worker (doc/operations.rst, "Webhooks").
+    "WEBHOOK_INTERVAL": Setting(0.5, float, "seconds between the webhook worker's looks"
+                                            " for due deliveries; 0: no worker", 0),
+    "WEBHOOK_TIMEOUT": Setting(10.0, float, "seconds one webhook delivery attempt may"
+                                            " take", 0.001),
+    "WEBHOOK_RETRY_DELAY": Setting(1.0, float, "seconds before a failed delivery's first"
+                                               " retry (doubling after each)", 0.001),
+    "WEBHOOK_RETRY_MAX": Setting(3600.0, float, "longest wait between two attempts of a"
+                                                " delivery, seconds", 0.001),
+    "WEBHOOK_CONCURRENCY": Setting(4, int, "webhooks delivered to at the same time", 1),
+    "WEBHOOK_REFUSE_PRIVATE": Setting(False, bool, "refuse to deliver to loopback,"
+                                                   " private and link-local addresses"),
+    "WEBHOOK_KEEP_DAYS": Setting(30.0, float, "days gc keeps delivered webhook events", 0),
     "BODY_TIMEOUT": Setting(30.0, float, "seconds a request body may take to arrive", 0.001),
     "HEAD_TIMEOUT": Setting(10.0, float, "seconds the request head may take (at most 60);"
                                          " also the idle keep-alive", 0.001),

@@ -45,6 +45,7 @@ class ErrorCode(enum.Enum):
     MERCHANT_GENERIC_ORDER_UNKNOWN = (2005, 404, "The order is unknown.")
     MERCHANT_GENERIC_PRODUCT_UNKNOWN = (2006, 404, "The product is unknown.")
     MERCHANT_GENERIC_UNAUTHORIZED = (2015, 401, "Missing or invalid credentials.")
+    MERCHANT_GENERIC_WEBHOOK_UNKNOWN = (2019, 404, "The webhook is unknown.")
     MERCHANT_GENERIC_ACCOUNT_UNKNOWN = (2022, 404, "The bank account is unknown.")
     MERCHANT_GENERIC_H_WIRE_MALFORMED = (2023, 400, "The wire hash is malformed.")
     MERCHANT_GENERIC_CURRENCY_MISMATCH = (2024, 409, "The currency is not the one of the order.")
@@ -79,6 +80,7 @@ class ErrorCode(enum.Enum):
     MERCHANT_PRIVATE_PRODUCT_GROUP_CONFLICTING_NAME = (2790, 409, "A product group with this name exists.")
     MERCHANT_PRIVATE_MONEY_POT_CONFLICTING_NAME = (2795, 409, "A money pot with this name exists.")
     MERCHANT_PRIVATE_MONEY_POT_CONFLICTING_TOTAL = (2796, 409, "The money pot does not hold the expected totals.")
+    MERCHANT_PRIVATE_POST_WEBHOOKS_CONFLICT_WEBHOOK_EXISTS = (2900, 409, "A webhook with this id exists with other details.")
     # Extensions of taler-inventory (see doc/errors.rst): 10100-10399, above every
     # range Taler has allocated (its codes end below 10000).
     INVENTORY_UNSUPPORTED_MEDIA_TYPE = (10101, 415, "The request body must be JSON (Content-Type: application/json).")

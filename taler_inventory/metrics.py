@@ -35,6 +35,9 @@ POOL_WAIT = Histogram("taler_inventory_db_pool_wait_seconds",
                       buckets=(.0005, .001, .005, .01, .05, .1, .5, 1, 2.5, 5, 10))
 DB_ERRORS = Counter("taler_inventory_db_errors",
                     "Database failures: pool_timeout, connection_lost, timeout, cut (no answer), error", ["kind"])
+WEBHOOK_ATTEMPTS = Counter("taler_inventory_webhook_attempts",
+                           "Webhook delivery attempts by the delivery worker, by outcome",
+                           ["outcome"])
 LOCK_OUTCOMES = ("taken", "replaced", "released", "expired")
 
 
@@ -47,6 +50,10 @@ def lock_outcome(outcome: str, count: int = 1):
 #: The labelled series of each (endpoint, method, status) seen: ``labels()`` takes a
 #: lock and builds its key on every call, the series never change.
 _ANSWERED = {}
+
+
+def webhook_attempt(outcome: str):
+    WEBHOOK_ATTEMPTS.labels(outcome).inc()
 
 
 def request_answered(endpoint: str, method: str, status: int, seconds: float, code=None):
@@ -107,6 +114,16 @@ class DatabaseCollector:
         yield live
         yield GaugeMetricFamily("taler_inventory_holds_reclaim_backlog",
                                 "Expired holds not reclaimed yet", value=counts["backlog"])
+        if "webhook_pending" in counts:
+            yield GaugeMetricFamily("taler_inventory_webhook_backlog",
+                                    "Webhook events recorded but not delivered yet",
+                                    value=counts["webhook_pending"])
+            yield GaugeMetricFamily("taler_inventory_webhook_failing",
+                                    "Undelivered webhook events whose last attempt failed",
+                                    value=counts["webhook_failing"])
+            yield GaugeMetricFamily("taler_inventory_webhook_oldest_age_seconds",
+                                    "Age of the oldest undelivered webhook event (0: none)",
+                                    value=counts["webhook_oldest_age"])
 
 
 def render(read_database) -> bytes:
@@ -125,3 +142,5 @@ def render(read_database) -> bytes:
 
 # Shown as 0 from the start, so rates work.
 _LOCK_SERIES = {outcome: LOCKS.labels(outcome) for outcome in LOCK_OUTCOMES}
+for _outcome in ("delivered", "failed"):
+    WEBHOOK_ATTEMPTS.labels(_outcome)

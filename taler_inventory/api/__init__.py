@@ -13,7 +13,7 @@ from flask import g, request
 from .. import webui
 from ..errors import ErrorCode, TalerError
 from . import (accounts, categories, config, groups, instance, locks, management, monitoring,
-               orders, pos, pots, products, public_orders, tokens, units)
+               orders, pos, pots, products, public_orders, tokens, units, webhooks)
 from .common import ADMIN_INSTANCE, empty_response
 
 INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]+$")
@@ -22,7 +22,7 @@ ALIAS_PATH = re.compile(r"^/instances/(admin|default)(/.*)?$")
 ROOT_BLUEPRINTS = (config.root_bp, management.bp, monitoring.bp)
 INSTANCE_BLUEPRINTS = (config.bp, instance.bp, tokens.bp, accounts.bp, products.bp,
                        categories.bp, pos.bp, locks.bp, orders.bp, webui.bp,
-                       units.bp, groups.bp, pots.bp, public_orders.bp)
+                       units.bp, groups.bp, pots.bp, public_orders.bp, webhooks.bp)
 
 
 def register(app):

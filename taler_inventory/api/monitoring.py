@@ -3,6 +3,7 @@ from flask import Blueprint, current_app, request
 
 from .. import config, metrics
 from ..backenddb import monitoring as monitoring_db
+from ..backenddb import webhooks as webhooks_db
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
 from ..timeutil import now_us
@@ -34,8 +35,15 @@ def get_metrics():
 
 
 def _hold_counts() -> dict:
+    now = now_us()
     with get_db().connection(timeout=READY_TIMEOUT) as conn:
-        return monitoring_db.hold_counts(conn, now=now_us())
+        counts = dict(monitoring_db.hold_counts(conn, now=now))
+        webhooks = webhooks_db.backlog(conn, now)
+    counts["webhook_pending"] = webhooks["pending"]
+    counts["webhook_failing"] = webhooks["failing"]
+    oldest = webhooks["oldest_event"]
+    counts["webhook_oldest_age"] = 0 if oldest is None else max(now - oldest, 0) / 1e6
+    return counts
 
 
 def _may_read_metrics(address: str | None) -> bool:

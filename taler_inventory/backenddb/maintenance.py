@@ -6,6 +6,7 @@ from psycopg.rows import dict_row
 
 from .. import quantity as q
 from . import tokens as tokens_db
+from . import webhooks as webhooks_db
 
 #: Expired holds reclaimed per transaction: the product row stays locked that long.
 GC_BATCH = 1000
@@ -17,17 +18,23 @@ def _connect(url: str):
     return conn
 
 
-def gc(url: str, now: int, *, batch: int = GC_BATCH) -> dict:
+def gc(url: str, now: int, *, batch: int = GC_BATCH,
+       webhook_keep_us: int | None = None) -> dict:
     """Reclaim every hold expired at ``now`` and purge expired tokens; return counts.
 
     Each product is cleaned in transactions of at most ``batch`` holds, so a
-    request on a busy product never waits long behind the collector.
+    request on a busy product never waits long behind the collector.  With
+    ``webhook_keep_us``, webhook deliveries delivered longer ago go too.
     """
     with _connect(url) as conn:
         holds, products = reclaim_expired(conn, now, batch=batch)
         tokens = tokens_db.purge_expired_tokens(conn, now)
-    return {"expired holds reclaimed": holds, "products cleaned": products,
-            "expired tokens removed": tokens}
+        report = {"expired holds reclaimed": holds, "products cleaned": products,
+                  "expired tokens removed": tokens}
+        if webhook_keep_us is not None:
+            report["delivered webhook events forgotten"] = webhooks_db.prune_delivered(
+                conn, now - webhook_keep_us)
+    return report
 
 
 def reclaim_expired(conn, now: int, *, batch: int = GC_BATCH,

@@ -14,7 +14,7 @@ SCOPES = sorted(auth.SCOPES) + [s + ":refreshable" for s in sorted(auth.SCOPES)]
 ARGUMENTS = {"product_id": "no-such-product", "category_id": "424242", "order_id": "no-order",
              "lock_uuid": "no-such-cart", "serial": "424242", "instance_id_": "no-such-shop",
              "h_wire": "0" * 103, "unit": "no-such-unit", "group_id": "424242",
-             "pot_id": "424242"}
+             "pot_id": "424242", "webhook_id": "no-such-webhook"}
 
 
 def _routes(app):
@@ -42,7 +42,8 @@ def test_permission_names_and_scopes_are_the_documented_ones():
         "categories-write", "orders-read", "orders-write", "orders-refund", "instances-read",
         "instances-write", "instances-auth-write", "tokens-read", "tokens-write",
         "accounts-read", "accounts-write", "units-read", "units-write", "groups-read",
-        "groups-write", "pots-read", "pots-write", "token-refresh"}
+        "groups-write", "pots-read", "pots-write", "webhooks-read", "webhooks-write",
+        "token-refresh"}
     # readonly: every *-read and nothing else; all (write): everything but refreshing.
     assert auth.permissions("readonly") == {p for p in auth.ALL_PERMISSIONS
                                             if p.endswith("-read")}

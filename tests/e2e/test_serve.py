@@ -49,6 +49,8 @@ class Server:
         # No background reclaimer unless a test asks for one: a server that lives
         # through other tests must not take their expired holds away.
         environ["TALER_INVENTORY_RECLAIM_INTERVAL"] = "0"
+        # Nor a webhook delivery worker: it would deliver other tests' events.
+        environ["TALER_INVENTORY_WEBHOOK_INTERVAL"] = "0"
         environ.update(PYTHONUNBUFFERED="1", TALER_INVENTORY_ARGON2_TIME_COST="1",
                        TALER_INVENTORY_ARGON2_MEMORY_COST="1024")
         environ.update(env)

@@ -4,11 +4,11 @@ import pytest
 from taler_inventory import auth
 
 READS = {"products-read", "categories-read", "orders-read", "instances-read", "tokens-read",
-         "accounts-read", "units-read", "groups-read", "pots-read"}
+         "accounts-read", "units-read", "groups-read", "pots-read", "webhooks-read"}
 EVERYTHING = READS | {"products-write", "products-lock", "categories-write", "orders-write",
                       "orders-refund", "instances-write", "instances-auth-write",
                       "tokens-write", "accounts-write", "units-write", "groups-write",
-                      "pots-write", "token-refresh"}
+                      "pots-write", "webhooks-write", "token-refresh"}
 ORDER_SIMPLE = {"orders-read", "orders-write"}
 ORDER_POS = ORDER_SIMPLE | {"products-read", "products-lock"}
 ORDER_MGMT = ORDER_SIMPLE | {"orders-refund"}

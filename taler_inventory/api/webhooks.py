@@ -1,0 +1,88 @@
+"""Webhooks: ``[/instances/$I]/private/webhooks[/$WEBHOOK_ID]``, and the record of
+a webhook's deliveries (``.../deliveries``, an extension)."""
+from flask import Blueprint, g
+
+from ..backenddb import webhooks as webhooks_db
+from ..backenddb.webhooks import Status
+from ..db import get_db
+from ..errors import ErrorCode, TalerError
+from ..schemas.webhooks import (DeliveryListSchema, DeliveryQuerySchema, WebhookAddSchema,
+                                WebhookDetailsSchema, WebhookPatchSchema,
+                                WebhookSummarySchema)
+from .common import endpoint
+
+bp = Blueprint("webhooks", __name__)
+
+E = ErrorCode
+
+
+def unknown(webhook_id):
+    raise TalerError(E.MERCHANT_GENERIC_WEBHOOK_UNKNOWN, webhook_id)
+
+
+@bp.get("/private/webhooks")
+@endpoint(permission="webhooks-read", response=WebhookSummarySchema)
+def private_get_webhooks():
+    """List the instance's webhooks: id and event type."""
+    return {"webhooks": get_db().run(webhooks_db.list_webhooks,
+                                     g.instance["instance_serial"])}
+
+
+@bp.post("/private/webhooks")
+@endpoint(permission="webhooks-write", body=WebhookAddSchema, status=204,
+          errors=(E.MERCHANT_PRIVATE_POST_WEBHOOKS_CONFLICT_WEBHOOK_EXISTS,))
+def private_post_webhooks(body):
+    """Create a webhook; the same id with the same details again changes nothing."""
+    status = get_db().run(webhooks_db.insert_webhook, g.instance["instance_serial"], body)
+    if status is Status.CONFLICT:
+        raise TalerError(E.MERCHANT_PRIVATE_POST_WEBHOOKS_CONFLICT_WEBHOOK_EXISTS,
+                         body["webhook_id"])
+
+
+@bp.get("/private/webhooks/<webhook_id>")
+@endpoint(permission="webhooks-read", response=WebhookDetailsSchema,
+          errors=(E.MERCHANT_GENERIC_WEBHOOK_UNKNOWN,))
+def private_get_webhooks_id(webhook_id):
+    """Show a webhook."""
+    row = get_db().run(webhooks_db.lookup_webhook, g.instance["instance_serial"], webhook_id)
+    if row is None:
+        unknown(webhook_id)
+    return {k: v for k, v in row.items() if v is not None and k != "webhook_serial"}
+
+
+@bp.patch("/private/webhooks/<webhook_id>")
+@endpoint(permission="webhooks-write", body=WebhookPatchSchema, status=204,
+          errors=(E.MERCHANT_GENERIC_WEBHOOK_UNKNOWN,))
+def private_patch_webhooks_id(webhook_id, body):
+    """Replace a webhook's details (templates not sent are removed)."""
+    if not get_db().run(webhooks_db.update_webhook, g.instance["instance_serial"],
+                        webhook_id, body):
+        unknown(webhook_id)
+
+
+@bp.delete("/private/webhooks/<webhook_id>")
+@endpoint(permission="webhooks-write", status=204,
+          errors=(E.MERCHANT_GENERIC_WEBHOOK_UNKNOWN,))
+def private_delete_webhooks_id(webhook_id):
+    """Delete a webhook; its events not delivered yet are dropped."""
+    if not get_db().run(webhooks_db.delete_webhook, g.instance["instance_serial"],
+                        webhook_id):
+        unknown(webhook_id)
+
+
+@bp.get("/private/webhooks/<webhook_id>/deliveries")
+@endpoint(permission="webhooks-read", query=DeliveryQuerySchema, response=DeliveryListSchema,
+          errors=(E.MERCHANT_GENERIC_WEBHOOK_UNKNOWN,))
+def private_get_webhooks_id_deliveries(webhook_id, args):
+    """The webhook's deliveries, newest first, each with every attempt's outcome."""
+    rows = get_db().run(webhooks_db.list_deliveries, g.instance["instance_serial"],
+                        webhook_id, args["limit"], args.get("offset"))
+    if rows is None:
+        unknown(webhook_id)
+    return {"deliveries": [_present(dict(row, attempts=[_present(a) for a in row["attempts"]]))
+                           for row in rows]}
+
+
+def _present(row: dict) -> dict:
+    """Without the fields that do not apply (a time not reached, a status not got)."""
+    return {k: v for k, v in row.items() if v is not None}
