@@ -211,7 +211,8 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise SystemExit(f"the server exited with {self.proc.returncode}:\n{self.log_tail()}")
+                raise SystemExit(f"the server exited with {self.proc.returncode}:\n"
+                                 f"{self.log_tail()}")
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
                 conn.request("GET", "/config")
@@ -949,7 +950,7 @@ def main(argv=None):
     started = time.monotonic()
     nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     report = {
-        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "commit": git_commit(),
         "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
         "options": {"duration": args.duration, "rounds": args.rounds, "clients": args.clients,
@@ -1053,7 +1054,7 @@ def main(argv=None):
                         piece["batches"] = live_batches(dbs.bench_url, f"{tag}-{n_slices}-c")
                     n_slices += 1
                     pieces.setdefault((what, order, kind, c), []).append(piece)
-        for (what, order, kind, c), slices in pieces.items():
+        for (what, order, kind, _c), slices in pieces.items():
             merged = merge(slices)
             merged["kind"] = kind
             merged["_order"] = order
@@ -1202,7 +1203,7 @@ def run_soak(base, server, args, tag, meter):
 def run_scale(base, dbs, scale_products, args, tag, do_vacuum):
     """(4): single-client lock p50 with 10 and with 100,000 live locks on the product."""
     log("seeding live locks ...")
-    for size, pid in zip(SCALE_SIZES, scale_products):
+    for size, pid in zip(SCALE_SIZES, scale_products, strict=True):
         seed_live_locks(dbs.bench_url, pid, size)
     # Alternate the two products in short slices so that drifting load hits both alike.
     rounds = 2 if args.quick else 4
@@ -1211,14 +1212,14 @@ def run_scale(base, dbs, scale_products, args, tag, do_vacuum):
     for rnd in range(rounds):
         if do_vacuum:
             vacuum(dbs.bench_url)
-        for size, pid in zip(SCALE_SIZES, scale_products):
+        for size, pid in zip(SCALE_SIZES, scale_products, strict=True):
             log(f"  [{rnd + 1}/{rounds}] lock + release with {size:,} live locks ...")
             pieces[size].append(run_case(
                 f"live-{size}", {**base, "kind": "lock_release", "products": [pid],
                                  "lock_duration_us": 3600 * 10**6},
                 1, slice_s, 1, f"{tag}-live{size}-{rnd}"))
     scale = {"slices": rounds, "slice_s": slice_s, "cases": {}}
-    for size, pid in zip(SCALE_SIZES, scale_products):
+    for size, pid in zip(SCALE_SIZES, scale_products, strict=True):
         merged = merge(pieces[size])
         merged["slices_p50_ms"] = [
             percentile(sorted(p["_raw"].get("req", [])), 50) / 1000

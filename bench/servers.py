@@ -241,7 +241,8 @@ def main():
                   f"{median(r[case]['p99'] for r in rows):7.2f} "
                   f"{median(r[case]['cpu_ms'] for r in rows):10.3f}")
     if not args.no_slow:
-        print(f"\n{'server':14} {'probes':>6} {'answered':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+        print(f"\n{'server':14} {'probes':>6} {'answered':>8} "
+              f"{'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
         for kind, rows in results.items():
             for r in rows:
                 s = r["slow"]

@@ -2,9 +2,9 @@
 
 Counters and histograms live in each process.  Under ``serve`` every worker process
 writes them to files in a directory of that server (``PROMETHEUS_MULTIPROC_DIR``, which
-``serve`` sets before this module is first imported), and a scrape, whichever worker answers it, adds up
-all of them.  A worker that dies leaves its file, so its counts stay in the totals
-(as counters must); no metric is a per-process gauge, so there is nothing of a dead
+``serve`` sets before this module is first imported), and a scrape, whichever worker
+answers it, adds up all of them.  A worker that dies leaves its file, so its counts stay
+in the totals (as counters must); no metric is a per-process gauge, so there is nothing of a dead
 worker to take out.  What the database knows (live holds, the reclaim backlog) is
 read from it at each scrape.
 """
@@ -34,7 +34,8 @@ POOL_WAIT = Histogram("taler_inventory_db_pool_wait_seconds",
                       "Time a request waited for a database connection from the pool",
                       buckets=(.0005, .001, .005, .01, .05, .1, .5, 1, 2.5, 5, 10))
 DB_ERRORS = Counter("taler_inventory_db_errors",
-                    "Database failures: pool_timeout, connection_lost, timeout, cut (no answer), error", ["kind"])
+                    "Database failures: pool_timeout, connection_lost, timeout, cut (no answer), "
+                    "error", ["kind"])
 WEBHOOK_ATTEMPTS = Counter("taler_inventory_webhook_attempts",
                            "Webhook delivery attempts by the delivery worker, by outcome",
                            ["outcome"])

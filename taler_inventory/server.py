@@ -6,8 +6,8 @@ drips its head, costs a socket and no Python thread, and the head has a deadline
 runs on a pool of ``--threads`` threads per worker process.  :class:`WsgiBridge`
 connects the two over granian's RSGI interface: it reads the whole body on the event
 loop, within ``BODY_TIMEOUT`` and the size limit, and only then hands the complete
-request to a thread, which runs the app and sends the answer itself.  A slow client therefore costs a connection, never a worker
-(doc/design.rst, "HTTP server").
+request to a thread, which runs the app and sends the answer itself.  A slow client
+therefore costs a connection, never a worker (doc/design.rst, "HTTP server").
 
 The app is created once in the master process (schema and admin bootstrap happen
 before); the worker processes are forked from it and each opens its own connection

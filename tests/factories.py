@@ -86,7 +86,8 @@ def insert_hold(db, product_id, quantity, expiration, *, lock_uuid="cart-1", ins
         """SELECT p.product_serial, p.instance_serial FROM products p
              JOIN instances i USING (instance_serial)
             WHERE i.instance_id = %s AND p.product_id = %s""", (instance, product_id)).fetchone()
-    db.execute("""INSERT INTO holds (instance_serial, product_serial, lock_uuid, quantity, expiration)
+    db.execute("""INSERT INTO holds
+                    (instance_serial, product_serial, lock_uuid, quantity, expiration)
                   VALUES (%s, %s, %s, %s, %s)""",
                (row["instance_serial"], row["product_serial"], lock_uuid, quantity, expiration))
     db.execute("UPDATE products SET reserved = reserved + %s WHERE product_serial = %s",

@@ -1,7 +1,6 @@
 """The ``taler-inventory`` command: dbinit, passwd, gc, the admin bootstrap, set-up
 errors (the real command: one line, exit status 2) and ``--help``."""
 import os
-import re
 import socket
 import subprocess
 from pathlib import Path
@@ -63,7 +62,7 @@ def test_dbinit_twice_is_a_noop(scratch_url):
 def test_dbinit_without_password_makes_one_up_once(scratch_url):
     result = run(scratch_url, "dbinit")
     assert result.exit_code == 0
-    line = next(l for l in result.output.splitlines() if "password" in l)
+    line = next(ln for ln in result.output.splitlines() if "password" in ln)
     generated = line.rsplit(" ", 1)[1]
     assert len(generated) >= 16 and _verify(_admin_hash(scratch_url), generated)
     again = run(scratch_url, "dbinit")

@@ -2,8 +2,8 @@
 
 ``python -m tests.webhook_receiver PORT LOG [--status N] [--hang SECONDS]`` answers
 every request with status N (200) after SECONDS (0) and appends one JSON line per
-request to LOG: method, path, headers, body, the status answered.  :class:`Receiver` starts, stops and
-restarts it on the same port, and reads what arrived.
+request to LOG: method, path, headers, body, the status answered.  :class:`Receiver`
+starts, stops and restarts it on the same port, and reads what arrived.
 """
 import argparse
 import json

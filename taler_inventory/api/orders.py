@@ -250,8 +250,9 @@ def private_patch_orders_id_forget(order_id, body):
         try:
             paths.append(parse_path(path))
         except ForgetPathError:
-            raise TalerError(ErrorCode.MERCHANT_PRIVATE_PATCH_ORDERS_ID_FORGET_PATH_SYNTAX_INCORRECT,
-                             path, parameter=f"fields[{index}]") from None
+            raise TalerError(
+                ErrorCode.MERCHANT_PRIVATE_PATCH_ORDERS_ID_FORGET_PATH_SYNTAX_INCORRECT, path,
+                parameter=f"fields[{index}]") from None
     outcome = get_db().run(orders_db.forget_order, instance_serial=g.instance["instance_serial"],
                            order_id=order_id, forget=lambda terms: forget(terms, paths))
     if outcome == "unknown":

@@ -150,7 +150,8 @@ _PAGE = """<!doctype html>
 <h1>{{ summary }}</h1>
 <p>Amount: <strong>{{ amount }}</strong></p>
 {% if paid %}
-<p role="status">This order is paid{% if refunded %}; {{ refund_amount }} was refunded{% endif %}.</p>
+<p role="status">This order is paid{% if refunded %};
+  {{ refund_amount }} was refunded{% endif %}.</p>
 {% if fulfillment_url %}<p><a href="{{ fulfillment_url }}">Continue</a></p>{% endif %}
 {% else %}
 <p>Pay with your GNU Taler wallet: scan the code, or open the link on this device.</p>

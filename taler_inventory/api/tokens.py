@@ -35,7 +35,8 @@ def _basic_credentials():
         user, _, password = base64.b64decode(header[6:].strip(), validate=True) \
             .decode("utf-8").partition(":")
     except (binascii.Error, UnicodeDecodeError):
-        raise TalerError(ErrorCode.MERCHANT_GENERIC_UNAUTHORIZED, "malformed Basic credentials") from None
+        raise TalerError(ErrorCode.MERCHANT_GENERIC_UNAUTHORIZED,
+                         "malformed Basic credentials") from None
     return user, password
 
 

@@ -46,7 +46,8 @@ def lock_products(conn, *, instance_id, product_id, scopes, now,
     restock = row["out_restock"]
     return [LockOutcome(status, available, next_expiration, restock)
             for status, available, next_expiration in zip(
-                row["out_statuses"], row["out_available"], row["out_next_expirations"])]
+                row["out_statuses"], row["out_available"], row["out_next_expirations"],
+                strict=True)]
 
 
 _LOCK_PRODUCT = ("SELECT out_status, out_available, out_next_expiration, out_restock"

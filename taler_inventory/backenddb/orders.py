@@ -86,7 +86,8 @@ def pay_order(conn, *, instance_serial, order_id, now, reclaim_batch, nonce) -> 
             conn.execute(
                 """UPDATE orders
                       SET claim_nonce = %(nonce)s, claim_time = %(now)s,
-                          contract_terms = contract_terms || jsonb_build_object('nonce', %(nonce)s::TEXT)
+                          contract_terms = contract_terms
+                                           || jsonb_build_object('nonce', %(nonce)s::TEXT)
                     WHERE instance_serial = %(i)s AND order_id = %(o)s AND claim_nonce IS NULL""",
                 {"nonce": nonce, "now": now, "i": instance_serial, "o": order_id})
     return PayOutcome(row["out_status"], row["out_product_id"], row["out_requested"],

@@ -34,14 +34,16 @@ def dbinit(url: str, *, reset: bool = False) -> list[str]:
             if reset:
                 conn.execute("DROP SCHEMA IF EXISTS inventory CASCADE")
             conn.execute((SQL_DIR / "versioning.sql").read_text())
-            done = {row[0] for row in conn.execute("SELECT patch_name FROM inventory.schema_patches")}
+            done = {row[0] for row in conn.execute(
+                "SELECT patch_name FROM inventory.schema_patches")}
             conn.execute("SET LOCAL search_path TO inventory")
             for path in patch_files():
                 name = path.stem
                 if name in done:
                     continue
                 conn.execute(path.read_text())
-                conn.execute("INSERT INTO inventory.schema_patches (patch_name) VALUES (%s)", (name,))
+                conn.execute("INSERT INTO inventory.schema_patches (patch_name) VALUES (%s)",
+                             (name,))
                 applied.append(name)
             for path in procedure_files():
                 conn.execute(path.read_text())

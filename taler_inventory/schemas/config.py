@@ -20,7 +20,8 @@ class ConfigSchema(BaseSchema):
     implementation = fields.String()
     currency = fields.String()
     default_persona = fields.String()
-    currencies = fields.Dict(keys=fields.String(), values=fields.Nested(CurrencySpecificationSchema))
+    currencies = fields.Dict(keys=fields.String(),
+                             values=fields.Nested(CurrencySpecificationSchema))
     report_generators = fields.Dict(keys=fields.String(), values=fields.String())
     exchanges = fields.List(fields.Dict())
     have_self_provisioning = fields.Boolean()

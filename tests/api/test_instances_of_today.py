@@ -253,7 +253,8 @@ def test_every_instance_gets_its_own_key_pair(client, admin_headers, db):
 
 def _secret_forms(secret: bytes):
     return {secret.hex(), secret.hex().upper(), talercrypto.encode(secret),
-            base64.b64encode(secret).decode(), base64.urlsafe_b64encode(secret).decode().rstrip("="),
+            base64.b64encode(secret).decode(),
+            base64.urlsafe_b64encode(secret).decode().rstrip("="),
             base64.b32encode(secret).decode().rstrip("=")}
 
 

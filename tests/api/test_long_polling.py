@@ -184,7 +184,7 @@ def test_public_status_wakes_on_payment(app, client, h):
     assert result["resp"].get_json() == {"public_reorder_url": "https://shop.example/done"}
     assert result["seconds"] < 5
     # A browser is redirected.
-    resp = client.get(f"/orders/lp-pub?token=wrong", headers={"Accept": "text/html"})
+    resp = client.get("/orders/lp-pub?token=wrong", headers={"Accept": "text/html"})
     assert resp.status_code == 302 and resp.headers["Location"] == "https://shop.example/done"
 
 

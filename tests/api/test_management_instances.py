@@ -48,7 +48,8 @@ def test_identical_repost_is_204_and_changes_nothing(client, admin_headers, db):
     {"email": "b@example.com"},
 ])
 def test_repost_with_other_details_is_409(client, admin_headers, db, change):
-    assert client.post("/management/instances", headers=admin_headers, json=_body()).status_code == 204
+    resp = client.post("/management/instances", headers=admin_headers, json=_body())
+    assert resp.status_code == 204
     before = _row(db, "shop1")
     resp = client.post("/management/instances", headers=admin_headers, json={**_body(), **change})
     assert_error(resp, 409, 2600)

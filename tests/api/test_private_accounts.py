@@ -31,7 +31,8 @@ def test_add_returns_salt_and_the_hash_taler_computes(client, admin_headers, db)
 
 
 def test_each_account_gets_its_own_salt(client, admin_headers):
-    one, two = _add(client, admin_headers).get_json(), _add(client, admin_headers, X_TALER).get_json()
+    one = _add(client, admin_headers).get_json()
+    two = _add(client, admin_headers, X_TALER).get_json()
     assert one["salt"] != two["salt"] and one["h_wire"] != two["h_wire"]
 
 

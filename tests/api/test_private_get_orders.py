@@ -24,7 +24,7 @@ def ids(resp):
 @pytest.fixture
 def five(client, h):
     """o0..o4 a minute apart; o1 and o3 paid; o3 refunded in part."""
-    with freeze_time(datetime.datetime.fromtimestamp(T0, datetime.timezone.utc)) as clock:
+    with freeze_time(datetime.datetime.fromtimestamp(T0, datetime.UTC)) as clock:
         for i in range(5):
             resp = client.post("/private/orders", headers=h, json={
                 "order": {"summary": f"Summary {i}", "amount": f"KUDOS:{i + 1}",
@@ -90,7 +90,8 @@ def test_legacy_delta_and_start(client, h, five):
     ("session_id=s1", ["o3", "o1"]), ("session_id=other", []),
     ("fulfillment_url=https%3A%2F%2Fshop.example%2F0", ["o4", "o2", "o0"]),
     ("fulfillment_url=https%3A%2F%2Fshop.example%2F", []),
-    ("summary_filter=summary%202", ["o2"]), ("summary_filter=MMARY", ["o4", "o3", "o2", "o1", "o0"]),
+    ("summary_filter=summary%202", ["o2"]),
+    ("summary_filter=MMARY", ["o4", "o3", "o2", "o1", "o0"]),
     ("summary_filter=%25", []), ("summary_filter=_", []),
 ])
 def test_filters(client, h, five, query, expected):

@@ -384,7 +384,7 @@ def test_bad_input_is_400_naming_the_field(client, h, db, body, code, field):
 def test_numbers_beyond_numeric_are_400(client, h, db, number):
     resp = client.post("/private/orders", headers=h, content_type="application/json",
                        data='{"order": {"summary": "s", "amount": "KUDOS:1",'
-                            ' "extra": {"w": [%s]}}}' % number)
+                            f' "extra": {{"w": [{number}]}}}}}}')
     body = assert_error(resp, 400, 26)
     assert body["parameter"] == "order.extra.w[0]"
     assert db.execute("SELECT count(*) AS n FROM orders").fetchone()["n"] == 0

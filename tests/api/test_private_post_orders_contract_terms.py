@@ -37,7 +37,7 @@ def order_terms(client, h, instance="shop", order_id="o1", **order):
 
 
 def at(seconds):
-    return freeze_time(datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc))
+    return freeze_time(datetime.datetime.fromtimestamp(seconds, datetime.UTC))
 
 
 def test_every_v0_field(client, shop):

@@ -4,7 +4,7 @@ An order holds its lines until its pay deadline, exactly to the microsecond and
 whether or not a cleanup has run; payment turns what it holds into ``total_sold``
 exactly once; after the deadline payment gets only what is free then.
 """
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import freezegun
 import pytest
@@ -26,11 +26,11 @@ def h(admin_headers):
 
 def frozen_clock():
     """Freeze the clock at the current whole second (exact in freezegun's clock)."""
-    return freezegun.freeze_time(datetime.now(timezone.utc).replace(microsecond=0))
+    return freezegun.freeze_time(datetime.now(UTC).replace(microsecond=0))
 
 
 def t0_us(clock) -> int:
-    return int(clock.time_to_freeze.replace(tzinfo=timezone.utc).timestamp()) * US_PER_S
+    return int(clock.time_to_freeze.replace(tzinfo=UTC).timestamp()) * US_PER_S
 
 
 def pay(client, h, order_id, instance="admin"):

@@ -18,7 +18,7 @@ def h(admin_headers):
 
 @pytest.fixture
 def clock():
-    with freeze_time(datetime.datetime.fromtimestamp(T0, datetime.timezone.utc)) as frozen:
+    with freeze_time(datetime.datetime.fromtimestamp(T0, datetime.UTC)) as frozen:
         yield frozen
 
 

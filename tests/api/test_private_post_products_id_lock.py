@@ -3,7 +3,7 @@
 Every test asserts the answer and then the stored state: the hold rows, the
 ``products.reserved`` counter and what the product detail shows.
 """
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from decimal import Decimal
 
 import freezegun
@@ -23,11 +23,11 @@ def frozen_clock():
     Whole seconds (and whole-second steps) are exact in freezegun's float clock, and
     the real time keeps the tokens of the fixtures valid.
     """
-    return freezegun.freeze_time(datetime.now(timezone.utc).replace(microsecond=0))
+    return freezegun.freeze_time(datetime.now(UTC).replace(microsecond=0))
 
 
 def t0_us(clock) -> int:
-    return int(clock.time_to_freeze.replace(tzinfo=timezone.utc).timestamp()) * US_PER_S
+    return int(clock.time_to_freeze.replace(tzinfo=UTC).timestamp()) * US_PER_S
 
 
 def holds(db, product_id="p1", instance="admin"):

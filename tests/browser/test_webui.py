@@ -318,7 +318,8 @@ def test_a_refund_error_shows_the_servers_reason(browser, server, api):
     find(browser, "#refund-form button[type=submit]").click()
     wait(browser, lambda d: "deadline" in _refund_error(d))
     resp = api.post("/private/orders/2026-0044/refund", json={"refund": "KUDOS:1", "reason": "x"})
-    assert (resp.status_code, resp.json()["code"]) == (410, ErrorCode.INVENTORY_REFUND_DEADLINE_PASSED.number)
+    assert (resp.status_code, resp.json()["code"]) == (
+        410, ErrorCode.INVENTORY_REFUND_DEADLINE_PASSED.number)
     assert _refund_error(browser).startswith(resp.json()["hint"])
     stored = api.get("/private/orders/2026-0044").json()
     assert (stored["refunded"], stored["refund_amount"], stored["refund_details"]) \
@@ -512,7 +513,8 @@ def test_categories_and_deleting_an_unpaid_order(browser, server, api):
     browser.find_element(By.LINK_TEXT, "Categories").click()
     find(browser, "#categories-table tr[data-category] button.danger").click()
     browser.switch_to.alert.accept()
-    wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, "#categories-table tr[data-category]"))
+    wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR,
+                                                "#categories-table tr[data-category]"))
     resp = api.get(f"/private/categories/{category_id}")
     assert (resp.status_code, resp.json()["code"]) == (404, 2003)
     assert api.get("/private/products/tea").json()["categories"] == []

@@ -145,7 +145,7 @@ def _pretix_stubs():
         "django.template.loader": _permissive_module("django.template.loader"),
         "django.utils": _module("django.utils"),
         "django.utils.timezone": _module(
-            "django.utils.timezone", now=lambda: datetime.datetime.now(datetime.timezone.utc)),
+            "django.utils.timezone", now=lambda: datetime.datetime.now(datetime.UTC)),
         "django.utils.translation": _module("django.utils.translation",
                                             gettext_lazy=lambda text: text),
         "django.db": _module("django.db"),

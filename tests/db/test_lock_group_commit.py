@@ -7,7 +7,7 @@ the same requests come one after the other.
 """
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import freezegun
 import psycopg
@@ -82,7 +82,7 @@ def test_a_batch_answers_each_request_as_if_it_came_alone(app, admin_headers, db
     def post(i):
         results[i] = _post(app, "shop-a", batched, REQUESTS[i])
 
-    with freezegun.freeze_time(datetime.now(timezone.utc).replace(microsecond=0)):
+    with freezegun.freeze_time(datetime.now(UTC).replace(microsecond=0)):
         threads = []
         with psycopg.connect(database_url) as blocker:
             # Hold the product row: the first call waits on it, the others queue.
@@ -96,7 +96,7 @@ def test_a_batch_answers_each_request_as_if_it_came_alone(app, admin_headers, db
                 if i == 0:
                     _until(lambda: _lock_waiters(database_url) == 1, "the first call waits")
                 else:
-                    _until(lambda: batches.waiting() == i, f"request {i} queued")
+                    _until(lambda i=i: batches.waiting() == i, f"request {i} queued")
             blocker.rollback()
         for t in threads:
             t.join(30)
@@ -152,7 +152,7 @@ def test_a_failing_batch_reruns_each_request_alone(app, admin_headers, db, datab
                 if i == 0:
                     _until(lambda: _lock_waiters(database_url) == 1, "the first call waits")
                 else:
-                    _until(lambda: batches.waiting() == i, f"request {i} queued")
+                    _until(lambda i=i: batches.waiting() == i, f"request {i} queued")
             blocker.rollback()
         for t in threads:
             t.join(30)

@@ -1,6 +1,7 @@
 """The webhook delivery worker against a real receiver process and real PostgreSQL:
 what arrives, in what order, after an outage, with a hanging receiver, and with two
 workers at once."""
+import itertools
 import json
 import threading
 import time
@@ -168,7 +169,7 @@ def test_outage_then_back_every_event_once_in_order(client, admin_headers, db, r
         seen = [(r["body"], r["status"]) for r in got if r["path"] == path]
         delivered = [b for b, status in seen if status == 200]
         assert delivered == expected  # all, once each, in order
-        for (body, status), (next_body, _) in zip(seen, seen[1:]):
+        for (body, status), (next_body, _) in itertools.pairwise(seen):
             # A repeat only after a failed attempt of the same event.
             if body == next_body:
                 assert status != 200
@@ -194,9 +195,9 @@ def test_retry_waits_double_up_to_the_bound(client, admin_headers, db, receiver,
     run_worker(policy)
     receiver.wait_for(7, timeout=30)
     times = [r["time"] for r in receiver.requests()][:7]
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     # Never sooner than the backoff says: 0.1, 0.2, then 0.4 each time (the bound) ...
-    for gap, least in zip(gaps, (0.1, 0.2, 0.4, 0.4, 0.4, 0.4)):
+    for gap, least in zip(gaps, (0.1, 0.2, 0.4, 0.4, 0.4, 0.4), strict=False):
         assert gap >= least - 0.02, gaps
     # ... and not doubling on: unbounded, the last two would wait 1.6 and 3.2 s.
     assert all(g < 1.5 for g in gaps[4:]), gaps

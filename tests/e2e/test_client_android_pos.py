@@ -12,7 +12,6 @@ to ``<root>/instances/<id>`` with ``Bearer secret-token:<token>``.
 import pytest
 import requests
 
-from tests.clients.shop import legacy_shop, server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.e2e
 
@@ -92,7 +91,8 @@ def test_setup(legacy_shop, db):
     assert compatible(parse(NEWEST_LEVEL), server_version)
 
     row = db.execute("SELECT t.scope FROM tokens t JOIN instances i USING (instance_serial)"
-                     " WHERE i.instance_id = %s AND NOT t.legacy", (legacy_shop.instance,)).fetchall()
+                     " WHERE i.instance_id = %s AND NOT t.legacy",
+                     (legacy_shop.instance,)).fetchall()
     assert row == [{"scope": "write"}]
 
 

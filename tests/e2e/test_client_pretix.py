@@ -10,9 +10,8 @@ import types
 import pytest
 import requests
 
-from tests.clients.frameworks import ValidationError, pretix_taler  # noqa: F401  (fixture)
-from tests.clients.shop import (legacy_shop, login, password_shop,  # noqa: F401  (fixtures)
-                                server)
+from tests.clients.frameworks import ValidationError
+from tests.clients.shop import login
 
 pytestmark = pytest.mark.e2e
 
@@ -76,7 +75,7 @@ class Payment(types.SimpleNamespace):
 def new_payment(code="ABC12"):
     order = types.SimpleNamespace(
         code=code, secret="s3cr3t", testmode=False, log_action=lambda *a, **k: None,
-        expires=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1))
+        expires=datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1))
     return Payment(order=order, full_id=f"{code}-P-1", amount="12.50", pk=1, info_data={},
                    state="created", refunds=None)
 

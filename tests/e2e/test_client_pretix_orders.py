@@ -5,8 +5,7 @@ import types
 import pytest
 import requests
 
-from tests.clients.frameworks import pretix_taler  # noqa: F401  (fixture)
-from tests.clients.shop import login, password_shop, server  # noqa: F401  (fixtures)
+from tests.clients.shop import login
 from tests.e2e.test_client_pretix import new_payment, provider
 
 pytestmark = pytest.mark.e2e

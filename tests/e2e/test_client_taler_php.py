@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from tests import factories
-from tests.clients.shop import login, password_shop, server  # noqa: F401  (fixtures)
+from tests.clients.shop import login
 
 pytestmark = pytest.mark.e2e
 

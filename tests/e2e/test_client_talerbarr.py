@@ -9,7 +9,6 @@ every call goes to ``<root>/instances/<id>/private/...`` with ``Bearer <token>``
 import pytest
 import requests
 
-from tests.clients.shop import password_shop, server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.e2e
 

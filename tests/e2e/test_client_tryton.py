@@ -12,9 +12,7 @@ import types
 import pytest
 import requests
 
-from tests.clients.frameworks import tryton_taler  # noqa: F401  (fixture)
-from tests.clients.shop import (DEFAULT_PAY_DELAY_S, legacy_shop,  # noqa: F401  (fixtures)
-                                server)
+from tests.clients.shop import DEFAULT_PAY_DELAY_S
 
 pytestmark = pytest.mark.e2e
 
@@ -213,8 +211,9 @@ def test_payment_push_pull_and_refunds(tryton_taler, legacy_shop, db):
     payment.taler_refunds.append(refund)
     Refund.taler_push([refund])
     assert refund.state == "processing", refund.taler_error_message
-    assert db.execute("SELECT refunded_value FROM orders WHERE order_id = %s",
-                      (order_id,)).fetchone()["refunded_value"] == tryton_taler.payment.Decimal("1.2")
+    refunded = db.execute("SELECT refunded_value FROM orders WHERE order_id = %s",
+                          (order_id,)).fetchone()["refunded_value"]
+    assert refunded == tryton_taler.payment.Decimal("1.2")
     Refund.taler_pull([refund])
     # Refunds stay pending here (the wallet side is not seen): still processing, and
     # matched to the order's refund_details rather than added twice.

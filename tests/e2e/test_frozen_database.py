@@ -120,7 +120,8 @@ def test_frozen_database_is_503_within_the_bound_and_config_keeps_answering(clus
         thawed_at = time.monotonic()
         time.sleep(3.0)
     during = [r for r in load.results if frozen_at + 0.1 < r[0] and r[1] < thawed_at]
-    assert during, [(round(r[0] - frozen_at, 2), round(r[1] - r[0], 2), r[2], r[3]) for r in load.results if r[1] > frozen_at]
+    assert during, [(round(r[0] - frozen_at, 2), round(r[1] - r[0], 2), r[2], r[3])
+                    for r in load.results if r[1] > frozen_at]
     for started, ended, status, code, retry_after in during:
         assert (status, code, retry_after) == (503, 51, "1"), (status, code)
         assert ended - started <= BOUND

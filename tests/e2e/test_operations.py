@@ -54,7 +54,7 @@ def test_access_log_by_flag_with_method_path_status_duration_instance(database_u
             auth=("admin", factories.ADMIN_PASSWORD)).json()["access_token"]}
         assert server.get("/instances/shop9/private/products?limit=5",
                           headers=admin).status_code == 404
-        line = next(l for l in _lines(server) if "/instances/shop9/" in l)
+        line = next(ln for ln in _lines(server) if "/instances/shop9/" in ln)
         assert re.search(r"INFO taler_inventory\.access: 127\.0\.0\.1 GET "
                          r"/instances/shop9/private/products 404 \d+\.\dms instance=shop9$",
                          line), line

@@ -82,7 +82,8 @@ def test_readme_commands_work_as_written(source_copy):
         output = serve.communicate(timeout=60)[0]
     assert re.search(r"password: \S+", output), output
     assert f"listening on http://127.0.0.1:{port}" in output
-    small = test.replace("-m pytest", "-m pytest -q -p no:cacheprovider tests/unit/test_quantity.py")
+    small = test.replace("-m pytest",
+                         "-m pytest -q -p no:cacheprovider tests/unit/test_quantity.py")
     result = subprocess.run(["bash", "-c", small], cwd=tree, env=env, capture_output=True,
                             text=True, timeout=540)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

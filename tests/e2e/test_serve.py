@@ -99,6 +99,8 @@ class Server:
                 pass
             self.proc.wait(10)
         self._reader.join(5)
+        if not self._reader.is_alive():
+            self.proc.stdout.close()
 
     def get(self, path, **kwargs):
         return requests.get(self.base + path, timeout=10, **kwargs)

@@ -10,8 +10,6 @@ import pytest
 import requests
 
 from tests import factories
-from tests.clients.frameworks import tryton_taler  # noqa: F401  (fixture)
-from tests.clients.shop import legacy_shop  # noqa: F401  (fixture)
 from tests.webhook_receiver import Receiver
 
 from .test_serve import Server, _token

@@ -120,4 +120,4 @@ def test_compare():
     assert a == Amount.parse("EUR:1.50") and a <= Amount.parse("EUR:1.5")
     assert a != Amount.parse("KUDOS:1.5")
     with pytest.raises(AmountError):
-        a < Amount.parse("KUDOS:2")
+        _ = a < Amount.parse("KUDOS:2")
