@@ -18,7 +18,6 @@ import collections
 import io
 import json
 import logging
-import queue
 import signal
 import sys
 import threading
@@ -60,16 +59,39 @@ class _Lane:
     """
 
     def __init__(self, bridge, threads: int, name: str):
-        self.queue = queue.SimpleQueue()
+        self._mutex = threading.Lock()
+        self._jobs = collections.deque()  # requests no thread has taken yet
+        self._idle = []  # the waiting threads' slots, the one that waited last on top
         self.threads = [threading.Thread(target=self._work, args=(bridge,),
                                          name=f"{name}_{i}", daemon=True)
                         for i in range(threads)]
         for thread in self.threads:
             thread.start()
 
+    def put(self, job):
+        """Hand ``job`` to the thread that became idle last (its caches are warm,
+        and the fewest threads take turns), or queue it when all are busy."""
+        with self._mutex:
+            if self._idle:
+                slot = self._idle.pop()
+                slot[1] = job
+                slot[0].release()
+                return
+            self._jobs.append(job)
+
+    def _get(self, slot):
+        with self._mutex:
+            if self._jobs:
+                return self._jobs.popleft()
+            self._idle.append(slot)
+        slot[0].acquire()  # released by put() with the job in the slot
+        return slot[1]
+
     def _work(self, bridge):
-        call, finished, get = bridge._call, bridge._finished, self.queue.get
-        while (job := get()) is not None:
+        call, finished, get = bridge._call, bridge._finished, self._get
+        slot = [threading.Lock(), None]
+        slot[0].acquire()
+        while (job := get(slot)) is not None:
             proto, environ, park, done = job
             try:
                 status, headers, data = call(environ)
@@ -85,7 +107,7 @@ class _Lane:
     def stop(self):
         """Let the threads finish what is queued, then end them."""
         for _ in self.threads:
-            self.queue.put(None)
+            self.put(None)
         for thread in self.threads:
             thread.join()
 
@@ -226,7 +248,7 @@ class WsgiBridge:
                 environ[longpoll.PARK] = park
             environ["wsgi.input"] = io.BytesIO(body)
             done = loop.create_future()
-            threads.queue.put((proto, environ, park, done))
+            threads.put((proto, environ, park, done))
             await done
             if not park:
                 return  # answered by the thread

@@ -50,8 +50,10 @@ def private_post_orders(body):
         raise _malformed("order.pay_deadline", "The pay deadline is not in the future.")
     currency = current_app.config["INVENTORY"]["CURRENCY"]
     amount = order.get("amount")
-    if amount is not None and amount.currency != currency:
-        raise _malformed("order.amount", f"The currency of this backend is {currency}.")
+    _check_currencies(order, currency)
+    if order.get("version", 0) == 1:
+        # The order's amount (its refund limit, its listing) is its dearest choice.
+        amount = max((c["amount"] for c in order["choices"]), key=lambda a: a.value)
     lines = [(line["product_id"], line["quantity"]) for line in body["inventory_products"]]
     _check_line_sums(lines)
     _check_numbers(body["order_raw"], "order")
@@ -354,6 +356,17 @@ def private_post_orders_id_paid(order_id):
 
 # -- the order's contract --------------------------------------------------------
 
+def _check_currencies(order, currency):
+    """Every Amount the module uses is in the backend's currency."""
+    places = [("order.amount", order.get("amount")), ("order.max_fee", order.get("max_fee"))]
+    for index, choice in enumerate(order.get("choices", ())):
+        places += [(f"order.choices[{index}].amount", choice["amount"]),
+                   (f"order.choices[{index}].max_fee", choice.get("max_fee"))]
+    for field, value in places:
+        if value is not None and value.currency != currency:
+            raise _malformed(field, f"The currency of this backend is {currency}.")
+
+
 def order_total(lines, products, currency) -> Amount | None:
     """Sum of unit price x quantity of the lines; None if a product is unknown.
 
@@ -390,7 +403,14 @@ def contract_terms(body, *, order_id, amount, now, pay_deadline, lines, products
     order = body["order"]
     terms = dict(body["order_raw"])
     terms["order_id"] = order_id
-    if amount is not None:
+    if order.get("version", 0) == 1:
+        # Completed like the backend does: every choice has its max_fee and lists.
+        terms["choices"] = [{**choice, "max_fee": choice.get("max_fee", f"{currency}:0"),
+                             "inputs": choice.get("inputs", []),
+                             "outputs": choice.get("outputs", [])}
+                            for choice in terms["choices"]]
+        terms.setdefault("token_families", {})
+    elif amount is not None:
         terms["amount"] = str(amount)
         terms.setdefault("max_fee", f"{amount.currency}:0")
     terms.setdefault("timestamp", timestamp_to_wire(now))

@@ -44,16 +44,14 @@ def get_orders_id(order_id, args):
         if goto or not _negative(row, args) or not poll.wait(keys):
             break
     if goto:
-        # The docs: a claim token (even a wrong one) on a claimed and paid order
-        # goes to the fulfillment URL: 302 for a browser, 202 otherwise.
-        url = row["contract_terms"]["fulfillment_url"]
+        # The docs: 302 for a browser, otherwise 202 with a StatusGotoResponse.
         if html:
-            return empty_response(302, {"Location": url})
-        response = jsonify({"public_reorder_url": url})
+            return empty_response(302, {"Location": goto})
+        response = jsonify({"public_reorder_url": goto})
         response.status_code = 202
         return response
     currency = row["amount"].split(":", 1)[0]
-    if row["paid"]:
+    if _paid_here(row, args):
         body = {"refunded": row["refunded_value"] > 0,
                 "refund_pending": row["refunded_value"] > 0,
                 "refund_amount": amount_text(currency, row["refunded_value"]),
@@ -61,8 +59,17 @@ def get_orders_id(order_id, args):
         status = 200
     else:
         body = {"taler_pay_uri": pay_uri(row["order_id"], row["claim_token"])}
-        if row["contract_terms"].get("fulfillment_url"):
-            body["fulfillment_url"] = row["contract_terms"]["fulfillment_url"]
+        url = row["contract_terms"].get("fulfillment_url")
+        if url:
+            body["fulfillment_url"] = url
+        if url and "session_id" in args:
+            # Repurchase detection: the same article already bought in this session.
+            other = get_db().run(orders_db.paid_in_session, instance_serial=instance_serial,
+                                 fulfillment_url=url, session_id=args["session_id"],
+                                 allow_refunded=args["allow_refunded_for_repurchase"])
+            if other is not None and other["order_id"] != row["order_id"]:
+                body["already_paid_order_id"] = other["order_id"]
+                body["already_paid_fulfillment_url"] = other["fulfillment_url"]
         status = 402
     if _wants_html():
         return _page(row, body, status)
@@ -71,12 +78,21 @@ def get_orders_id(order_id, args):
     return response
 
 
+def _paid_here(row, args) -> bool:
+    """Paid, and (with ``session_id``) in that session: a payment is bound to the
+    session the order was made for; in another session the wallet must pay (or
+    show its earlier payment) again, so the answer is 402."""
+    if not row["paid"]:
+        return False
+    return "session_id" not in args or row["session_id"] in (None, args["session_id"])
+
+
 def _negative(row, args) -> bool:
     """Whether a long poll keeps waiting: for the payment of an unpaid order, for
     a refund of at least ``refund``, or (``await_refund_obtained``) while a refund
     is pending; this module never sees a wallet obtain a refund, so a refunded
     order waits for the timeout then."""
-    if not row["paid"]:
+    if not _paid_here(row, args):
         return True
     refund = args.get("refund")
     if refund is not None and refund.currency != row["amount"].split(":", 1)[0]:
@@ -88,26 +104,34 @@ def _negative(row, args) -> bool:
     return bool(args["await_refund_obtained"] and row["refunded_value"] > 0)
 
 
-def _authorize(row, args) -> bool:
+def _authorize(row, args) -> str | None:
     """Before a claim the claim token (if the order has one); after it the hash.
 
-    True: a claim token instead of the hash of a paid order with a fulfillment URL
-    (the customer goes there)."""
+    Returns where the customer goes instead (None: answer the status): a claim
+    token (even a wrong one) instead of the hash of a paid order goes to its
+    ``fulfillment_url``; a request without any credential for an order that needs
+    one goes to its ``public_reorder_url`` (a fresh order may be made there).
+    """
+    terms = row["contract_terms"]
+    bare = "token" not in args and "h_contract" not in args
     if row["claim_nonce"] is not None:
         given = args.get("h_contract")
-        if given is None and "token" in args and row["paid"] \
-                and row["contract_terms"].get("fulfillment_url"):
-            return True
-        expected = talercrypto.encode(contract.contract_hash(row["contract_terms"]))
+        if given is None and "token" in args and row["paid"] and terms.get("fulfillment_url"):
+            return terms["fulfillment_url"]
+        expected = talercrypto.encode(contract.contract_hash(terms))
         if given is None or not hmac.compare_digest(given.upper(), expected):
+            if bare and terms.get("public_reorder_url"):
+                return terms["public_reorder_url"]
             raise TalerError(ErrorCode.MERCHANT_GET_ORDERS_ID_INVALID_CONTRACT_HASH,
                              "h_contract", parameter="h_contract")
     elif row["claim_token"] is not None:
         given = args.get("token") or ""
         if not hmac.compare_digest(given.encode(), row["claim_token"].encode()):
+            if bare and terms.get("public_reorder_url"):
+                return terms["public_reorder_url"]
             raise TalerError(ErrorCode.MERCHANT_GET_ORDERS_ID_INVALID_TOKEN, "token",
                              parameter="token")
-    return False
+    return None
 
 
 def _wants_html() -> bool:

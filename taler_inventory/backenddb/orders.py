@@ -249,3 +249,18 @@ def list_orders(conn, *, instance_serial, limit, offset=None, paid=None, refunde
 def _like_escape(text: str) -> str:
     """``text`` matched literally by LIKE (its default escape character is ``\\``)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def paid_in_session(conn, *, instance_serial, fulfillment_url, session_id,
+                    allow_refunded):
+    """The newest paid order with this fulfillment URL bought in this session (a
+    repurchase of the same article), or None; refunded ones only if allowed."""
+    row = conn.execute(
+        """SELECT order_id, fulfillment_url FROM orders
+            WHERE instance_serial = %(i)s AND session_id = %(s)s AND paid
+              AND md5(fulfillment_url) = md5(%(u)s) AND fulfillment_url = %(u)s
+              AND (%(r)s OR refunded_value = 0)
+            ORDER BY order_serial DESC LIMIT 1""",
+        {"i": instance_serial, "s": session_id, "u": fulfillment_url,
+         "r": allow_refunded}).fetchone()
+    return row

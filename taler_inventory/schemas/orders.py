@@ -24,8 +24,29 @@ MAX_LINES = 1000
 MAX_LOCK_UUIDS = 1000
 
 
+MAX_CHOICES = 64
+
+
+class OrderChoiceSchema(BaseSchema):
+    """A choice of a version 1 order: what the customer pays for it (the token
+    ``inputs`` and ``outputs`` are kept as sent)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    amount = AmountField(required=True)
+    max_fee = AmountField()
+    description = Text()
+    description_i18n = fields.Dict(keys=Text(), values=Text())
+    inputs = fields.List(JsonObject(), validate=validate.Length(max=MAX_CHOICES))
+    outputs = fields.List(JsonObject(), validate=validate.Length(max=MAX_CHOICES))
+
+
 class OrderSchema(BaseSchema):
-    """The ``order`` of a request: the known Taler fields, checked; others kept."""
+    """The ``order`` of a request: the known Taler fields, checked; others kept.
+
+    Version 0 (the default) has one ``amount``; version 1 has ``choices``, each
+    with its own ``amount`` and ``max_fee``, and none at the top."""
 
     class Meta:
         unknown = INCLUDE
@@ -47,6 +68,24 @@ class OrderSchema(BaseSchema):
     public_reorder_url = Text()
     minimum_age = StrictInteger(validate=validate.Range(min=0, max=2**31 - 1))
     extra = JsonObject()
+    version = StrictInteger(validate=validate.OneOf((0, 1), error="must be 0 or 1"))
+    choices = fields.List(fields.Nested(OrderChoiceSchema),
+                          validate=validate.Length(min=1, max=MAX_CHOICES))
+    token_families = JsonObject()
+
+    @validates_schema
+    def _version(self, data, **kwargs):
+        if data.get("version", 0) == 1:
+            if "choices" not in data:
+                raise ValidationError("Missing data for required field.", "choices")
+            for field in ("amount", "max_fee"):
+                if field in data:
+                    raise ValidationError("a version 1 order has it in each choice",
+                                          field)
+        else:
+            for field in ("choices", "token_families"):
+                if field in data:
+                    raise ValidationError("only a version 1 order has it", field)
 
     @validates_schema(pass_original=True)
     def _storable(self, data, original, **kwargs):

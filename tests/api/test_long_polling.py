@@ -296,3 +296,64 @@ def test_a_lost_listener_connection_wakes_everyone(app, client, h, db):
     assert result["resp"].get_json()["order_status"] == "paid"
     assert result["seconds"] < 8
     assert hub.connected.wait(10)
+
+
+def test_session_bound_payment_and_repurchase(client, h, db):
+    """``session_id``: a paid order is paid in the session it was made for; another
+    session sees 402, and an unpaid order for the same article points at the order
+    already paid in the session (``already_paid_order_id``)."""
+    from taler_inventory import contract
+    url = "https://shop.example/article/7"
+    resp = client.post("/private/orders", headers=h, json={
+        "order": {"summary": "article 7", "amount": "KUDOS:1", "order_id": "s-1",
+                  "fulfillment_url": url}, "session_id": "sess-A", "create_token": False})
+    assert resp.status_code == 200, resp.get_json()
+    assert client.post("/private/orders/s-1/paid", headers=h).status_code == 204
+    terms = db.execute("SELECT contract_terms FROM orders WHERE order_id = 's-1'"
+                       ).fetchone()["contract_terms"]
+    hc = talercrypto.encode(contract.contract_hash(terms))
+    assert client.get(f"/orders/s-1?h_contract={hc}&session_id=sess-A").status_code == 200
+    assert client.get(f"/orders/s-1?h_contract={hc}").status_code == 200
+    resp = client.get(f"/orders/s-1?h_contract={hc}&session_id=sess-B")
+    assert resp.status_code == 402 and resp.get_json()["taler_pay_uri"]
+    # The same article again, in session A: the wallet is told of s-1.
+    resp = client.post("/private/orders", headers=h, json={
+        "order": {"summary": "article 7", "amount": "KUDOS:1", "order_id": "s-2",
+                  "fulfillment_url": url}, "create_token": False})
+    assert resp.status_code == 200
+    body = client.get("/orders/s-2?session_id=sess-A").get_json()
+    assert body["already_paid_order_id"] == "s-1"
+    assert body["already_paid_fulfillment_url"] == url
+    assert "already_paid_order_id" not in client.get("/orders/s-2?session_id=sess-B").get_json()
+    assert "already_paid_order_id" not in client.get("/orders/s-2").get_json()
+    # A refunded purchase counts only with allow_refunded_for_repurchase=yes.
+    db.execute("UPDATE orders SET contract_terms = contract_terms ||"
+               " '{\"refund_deadline\": {\"t_s\": 4000000000}}' WHERE order_id = 's-1'")
+    db.execute("UPDATE orders SET refunded_value = 0.5 WHERE order_id = 's-1'")
+    assert "already_paid_order_id" not in client.get("/orders/s-2?session_id=sess-A").get_json()
+    body = client.get("/orders/s-2?session_id=sess-A&allow_refunded_for_repurchase=yes"
+                      ).get_json()
+    assert body["already_paid_order_id"] == "s-1"
+
+
+def test_no_credentials_go_to_the_public_reorder_url(client, h, db):
+    """An order that needs a credential, asked for without any, sends the customer to
+    its ``public_reorder_url`` (202 StatusGotoResponse, 302 for a browser), before
+    and after a claim; without that URL it stays 403, and a wrong credential is 403."""
+    resp = f.post_order(client, h, amount="KUDOS:3", order_id="re-1",
+                        public_reorder_url="https://shop.example/again")
+    token = resp.get_json()["token"]
+    resp = client.get("/orders/re-1")
+    assert resp.status_code == 202
+    assert resp.get_json() == {"public_reorder_url": "https://shop.example/again"}
+    resp = client.get("/orders/re-1", headers={"Accept": "text/html"})
+    assert resp.status_code == 302 and resp.headers["Location"] == "https://shop.example/again"
+    assert_error(client.get("/orders/re-1?token=wrong"), 403, 2105)
+    assert client.get(f"/orders/re-1?token={token}").status_code == 402
+    assert client.post("/orders/re-1/claim",
+                       json={"nonce": _nonce(9), "token": token}).status_code == 200
+    assert client.get("/orders/re-1").status_code == 202
+    assert_error(client.get("/orders/re-1?h_contract=" + "A" * 103), 403, 2106)
+    f.post_order(client, h, amount="KUDOS:3", order_id="re-2")
+    assert_error(client.get("/orders/re-2"), 403, 2105)
+    assert not db.execute("SELECT paid FROM orders WHERE order_id = 're-1'").fetchone()["paid"]

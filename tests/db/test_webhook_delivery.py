@@ -327,3 +327,27 @@ def test_retry_now_makes_waiting_deliveries_due(client, admin_headers, db, recei
         assert webhooks_db.retry_now(conn, now_us()) == 1
     worker.deliver_now(database_url, slow_retry, seconds=2)
     assert len(receiver.wait_for(1)) == 1 and pending(db) == 0
+
+
+def test_a_worker_that_died_mid_attempt_leaves_its_event_to_the_next(
+        client, admin_headers, db, receiver, database_url):
+    """A worker killed while sending (its lease taken, no outcome recorded): nobody
+    else sends the event while the lease runs; once it has run out, the next worker
+    does. At least once, never twice at a time."""
+    receiver.start()
+    add_hook(client, admin_headers, receiver, "inventory_added", body_template="{{product_id}}")
+    f.create_product(client, admin_headers, "tea")
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as dead:
+        dead.execute("SET search_path TO inventory")
+        now = now_us()
+        (taken,) = webhooks_db.claim_due(dead, now, now + 1_500_000, 10)
+        assert taken["context"]["product_id"] == "tea"
+    # The dead worker's lease holds: a pass now sends nothing.
+    worker.deliver_now(database_url, FAST, seconds=0.5)
+    assert receiver.requests() == []
+    time.sleep(1.6)
+    worker.deliver_now(database_url, FAST, seconds=2)
+    assert [r["body"] for r in receiver.wait_for(1)] == ["tea"]
+    assert pending(db) == 0
+    row = db.execute("SELECT attempts, claimed_until FROM webhook_deliveries").fetchone()
+    assert row == {"attempts": 1, "claimed_until": None}
