@@ -40,10 +40,11 @@ def test_a_lock_calls_no_trigger(client, admin_headers, counted, with_webhooks):
     request = locks_db.LockRequest(auth.hash_token(token), "cart", 2, 60 * US_PER_S)
     release = request._replace(quantity=0)
     scopes = auth.scopes_granting("products-lock")
-    for req in (request, request._replace(quantity=3), release):
+    for req, status in ((request, "ok"), (request._replace(quantity=3), "replaced"),
+                        (release, "ok")):
         (outcome,) = locks_db.lock_products(counted, instance_id="admin", product_id="hot",
                                             scopes=scopes, now=now_us(), requests=[req])
-        assert outcome.status == "ok"
+        assert outcome.status == status
     assert calls(counted) == dict.fromkeys(TRIGGERS, 0)
     # A catalogue change calls the trigger, which records only when a webhook asks.
     counted.execute("UPDATE products SET total_stock = 101 WHERE product_id = 'hot'")
