@@ -13,16 +13,13 @@ others wait for it to go.  The process stops when its parent does.
 """
 import logging
 import os
-import signal
-import subprocess
-import sys
 import threading
 from contextlib import contextmanager
 
 import psycopg
 from psycopg.rows import dict_row
 
-from . import metrics
+from . import children, metrics
 from .backenddb import maintenance
 from .db import APPLICATION_NAME, SCHEMA
 from .timeutil import now_us
@@ -76,42 +73,16 @@ def running(url: str, *, interval: float = RECLAIM_INTERVAL):
     if interval <= 0:
         yield None
         return
-    env = dict(os.environ)
-    env[ENV_URL] = url
-    env[ENV_INTERVAL] = str(interval)
-    proc = subprocess.Popen([sys.executable, "-m", __name__], env=env, stdin=subprocess.DEVNULL)
-    try:
+    with children.running(__name__, {ENV_URL: url, ENV_INTERVAL: str(interval)},
+                          stop_timeout=10) as proc:
         yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def main():
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     url = os.environ[ENV_URL]
     interval = float(os.environ.get(ENV_INTERVAL) or RECLAIM_INTERVAL)
-    stop = threading.Event()
-    parent = os.getppid()
-
-    def on_signal(signum, frame):
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-
-    def watch_parent():
-        # A parent killed outright cannot stop us: notice it has gone.
-        while not stop.wait(1.0):
-            if os.getppid() != parent:
-                stop.set()
-
-    threading.Thread(target=watch_parent, daemon=True).start()
-    serve_forever(url, interval, stop)
+    serve_forever(url, interval, children.stop_event())
 
 
 if __name__ == "__main__":

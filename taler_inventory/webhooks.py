@@ -19,11 +19,8 @@ it sends an event twice.  Requests never wait for any of this.
 import ipaddress
 import logging
 import os
-import signal
 import socket
 import ssl
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -35,7 +32,7 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg.rows import dict_row
 
-from . import config, metrics
+from . import children, config, metrics
 from . import webhook_templates as templates
 from .backenddb import webhooks as webhooks_db
 from .db import APPLICATION_NAME, SCHEMA
@@ -311,41 +308,15 @@ def running(url: str, *, interval: float):
     if interval <= 0:
         yield None
         return
-    env = dict(os.environ)
-    env[ENV_URL] = url
-    proc = subprocess.Popen([sys.executable, "-m", __name__], env=env, stdin=subprocess.DEVNULL)
-    try:
+    with children.running(__name__, {ENV_URL: url}, stop_timeout=30) as proc:
         yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def main():
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     url = os.environ[ENV_URL]
     policy = Policy.from_settings(config.from_env())
-    stop = threading.Event()
-    parent = os.getppid()
-
-    def on_signal(signum, frame):
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-
-    def watch_parent():
-        # A parent killed outright cannot stop us: notice it has gone.
-        while not stop.wait(1.0):
-            if os.getppid() != parent:
-                stop.set()
-
-    threading.Thread(target=watch_parent, daemon=True).start()
-    serve_forever(url, policy, stop)
+    serve_forever(url, policy, children.stop_event())
 
 
 if __name__ == "__main__":
