@@ -110,6 +110,10 @@ def test_default_pay_deadline_is_the_instance_pay_delay(client, h, db):
     f.create_product(client, h, "p1", total_stock=5)
     with frozen_clock() as clock:
         t0 = t0_us(clock)
+        # The clock moves a whole day: a token of the frozen instant that outlives it
+        # (the fixture's was minted in real time and may expire within that day).
+        h = f.auth_headers(f.token(client, "admin", f.ADMIN_PASSWORD,
+                                   duration={"d_us": 2 * DAY_US}))
         order_id = f.create_order(client, h, [("p1", 2)])
         body = client.get(f"/private/orders/{order_id}", headers=h).get_json()
         assert body["pay_deadline"] == {"t_s": (t0 + DAY_US) // US_PER_S}
