@@ -122,6 +122,17 @@ class TalerError(Exception):
         return body
 
 
+def malformed(field: str, reason: str | None = None) -> TalerError:
+    """The one 400/26 naming a malformed ``field`` (and, if given, why it is malformed)."""
+    return parameter_error(ErrorCode.GENERIC_PARAMETER_MALFORMED, field, reason)
+
+
+def parameter_error(code: ErrorCode, field: str, reason: str | None = None) -> TalerError:
+    """A 400 about one field of the request: its name is the detail and ``parameter``."""
+    hint = f"{code.hint} {field}: {reason}" if reason else None
+    return TalerError(code, field, hint=hint, parameter=field)
+
+
 def error_response(err: TalerError):
     response = jsonify(err.body())
     response.status_code = err.http_status

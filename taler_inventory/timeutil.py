@@ -12,6 +12,10 @@ FOREVER = 2**63 - 1
 
 US_PER_S = 1_000_000
 
+#: One hour and one day, in microseconds (the unit of every relative time here).
+HOUR = 3600 * US_PER_S
+DAY = 24 * HOUR
+
 
 def now_us() -> int:
     """Return the current time in microseconds since the epoch."""

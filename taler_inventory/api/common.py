@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from flask import current_app, g, request
 from marshmallow import ValidationError
 
-from .. import auth
+from .. import auth, ids
 from ..backenddb import instances as instances_db
 from ..db import get_db
-from ..errors import ErrorCode, TalerError
+from ..errors import ErrorCode, TalerError, malformed, parameter_error
 from ..timeutil import now_us
 from .legacy_credentials import legacy_credentials
 
@@ -238,8 +238,18 @@ def require_instance():
 def path_serial(text: str, name: str) -> int:
     """A numeric id of the URL (category, group, pot): digits, else 400/26 naming ``name``."""
     if not (text.isascii() and text.isdigit() and len(text) <= 18):
-        raise TalerError(ErrorCode.GENERIC_PARAMETER_MALFORMED, name, parameter=name)
+        raise malformed(name)
     return int(text)
+
+
+def known_id(text: str, shape, unknown: ErrorCode) -> str:
+    """An id of the URL without the shape of :mod:`..ids` names nothing: ``unknown``.
+
+    Such an id never reaches SQL; the error's detail is its first 128 characters.
+    """
+    if not ids.can_exist(shape, text):
+        raise TalerError(unknown, text[:128])
+    return text
 
 
 # -- request bodies ---------------------------------------------------------------
@@ -407,8 +417,7 @@ def load(schema, data, *, location="body"):
         code = (ErrorCode.GENERIC_PARAMETER_MISSING
                 if message == "Missing data for required field."
                 else ErrorCode.GENERIC_PARAMETER_MALFORMED)
-        raise TalerError(code, path, hint=f"{code.hint} {path}: {message}",
-                         parameter=path) from None
+        raise parameter_error(code, path, message) from None
 
 
 def first_error(messages, prefix=""):

@@ -1,0 +1,67 @@
+"""What a database operation reports, in one convention for all of them.
+
+* A lookup returns its row (a dict), or ``None`` when there is none.
+* A listing returns a list of rows.
+* Every other operation returns an :class:`Outcome` (or a subclass carrying what
+  that operation adds): its :class:`Status`, and for a refusal about one field of
+  the request, the name of that field.
+
+A stored procedure reports the same status as text in ``out_status``; the enum's
+values are those texts, so a status is spelled the same in SQL and Python.
+"""
+import enum
+from dataclasses import dataclass
+
+
+class Status(enum.StrEnum):
+    """Every status a database operation can report, spelled as in SQL."""
+
+    #: Done (or, for a repeated request with the same details, nothing to do).
+    OK = "ok"
+    CREATED = "created"
+    #: A cart's existing lock of the product was set anew.
+    REPLACED = "replaced"
+    #: The object the request names does not exist.
+    UNKNOWN = "unknown"
+    #: Another object of the same id (or name) exists with other details.
+    CONFLICT = "conflict"
+    NAME_TAKEN = "name_taken"
+    # -- in-operation authorization (SQL ``authorize``)
+    UNKNOWN_INSTANCE = "unknown_instance"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    # -- products, units and stock
+    CATEGORY_UNKNOWN = "category_unknown"
+    GROUP_UNKNOWN = "group_unknown"
+    POT_UNKNOWN = "pot_unknown"
+    BUILTIN = "builtin"
+    TOTALS_DIFFER = "totals_differ"
+    STOCK_REDUCED = "stock_reduced"
+    LOST_REDUCED = "lost_reduced"
+    LOST_EXCEEDS_STOCK = "lost_exceeds_stock"
+    PRECISION = "precision"
+    BELOW_MINIMUM = "below_minimum"
+    INSUFFICIENT = "insufficient"
+    TOO_MANY_LOCKS = "too_many_locks"
+    LOCKED = "locked"
+    # -- orders
+    PAID = "paid"
+    UNPAID = "unpaid"
+    ALREADY_PAID = "already_paid"
+    CLAIMED = "claimed"
+    CURRENCY = "currency"
+    NOT_ALLOWED = "not_allowed"
+    TOO_HIGH = "too_high"
+    TOO_LATE = "too_late"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The status of an operation; ``field`` names the culprit of a refusal."""
+
+    status: Status
+    field: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (Status.OK, Status.CREATED, Status.REPLACED)
