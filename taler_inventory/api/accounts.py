@@ -5,7 +5,7 @@ from flask import Blueprint, g
 from .. import talercrypto
 from ..backenddb import accounts as accounts_db
 from ..db import get_db
-from ..errors import ErrorCode, TalerError
+from ..errors import ErrorCode, TalerError, parameter_error
 from ..schemas.accounts import (AccountAddDetailsSchema, AccountAddResponseSchema,
                                 AccountPatchDetailsSchema, AccountsSummarySchema,
                                 BankAccountDetailSchema, PaytoError, check_payto)
@@ -34,16 +34,14 @@ def private_post_accounts(body):
     try:
         check_payto(payto_uri)
     except PaytoError as exc:
-        raise TalerError(ErrorCode.GENERIC_PAYTO_URI_MALFORMED, "payto_uri",
-                         hint=f"{ErrorCode.GENERIC_PAYTO_URI_MALFORMED.hint} {exc}.",
-                         parameter="payto_uri") from None
+        raise parameter_error(ErrorCode.GENERIC_PAYTO_URI_MALFORMED, "payto_uri",
+                              f"{exc}.") from None
     salt = talercrypto.new_wire_salt()
     status, row = get_db().run(
         accounts_db.add_account, g.instance["instance_serial"], payto_uri=payto_uri,
         salt=salt, h_wire=talercrypto.h_wire(payto_uri, salt), details=body)
     if status == "conflict":
-        raise TalerError(ErrorCode.MERCHANT_PRIVATE_ACCOUNT_EXISTS, "payto_uri",
-                         parameter="payto_uri")
+        raise parameter_error(ErrorCode.MERCHANT_PRIVATE_ACCOUNT_EXISTS, "payto_uri")
     return {"h_wire": talercrypto.encode(row["h_wire"]), "salt": talercrypto.encode(row["salt"])}
 
 

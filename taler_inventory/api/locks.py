@@ -2,15 +2,15 @@
 ``DELETE /private/locks/$LOCK_UUID``."""
 from flask import Blueprint, current_app, g
 
-from .. import metrics
+from .. import ids, metrics
 from .. import quantity as q
 from ..backenddb import locks as locks_db
 from ..db import get_db
-from ..errors import ErrorCode, TalerError
+from ..errors import ErrorCode, TalerError, malformed
 from ..groupcommit import GroupCommit
-from ..schemas.locks import LOCK_UUID, LockListQuerySchema, LockListSchema, LockRequestSchema
+from ..schemas.locks import LockListQuerySchema, LockListSchema, LockRequestSchema
 from ..timeutil import FOREVER, now_us, timestamp_to_wire
-from .common import authenticate, check_authorized, endpoint
+from .common import authenticate, check_authorized, endpoint, known_id
 
 bp = Blueprint("locks", __name__)
 
@@ -40,10 +40,11 @@ def out_of_stock(product_id: str, requested, available, *, restock=None, next_ex
           auth_in_operation=True)
 def private_post_products_id_lock(product_id, body, credentials):
     """Lock (or with quantity 0 release) stock of a product for a cart."""
-    if "\x00" in product_id:
-        # No product id holds a NUL, and PostgreSQL cannot even compare one.
-        authenticate(credentials.permission)
-        raise TalerError(ErrorCode.MERCHANT_GENERIC_PRODUCT_UNKNOWN, product_id)
+    try:
+        known_id(product_id, ids.PRODUCT_ID, ErrorCode.MERCHANT_GENERIC_PRODUCT_UNKNOWN)
+    except TalerError:
+        authenticate(credentials.permission)  # the credentials are checked first
+        raise
     outcome = lock_batches().submit(
         (credentials.instance_id, product_id, credentials.scopes),
         locks_db.LockRequest(credentials.token_hash, body["lock_uuid"], body["quantity"],
@@ -56,13 +57,9 @@ def private_post_products_id_lock(product_id, body, credentials):
     if outcome.status == "unknown_product":
         raise TalerError(ErrorCode.MERCHANT_GENERIC_PRODUCT_UNKNOWN, product_id)
     if outcome.status == "precision":
-        raise TalerError(ErrorCode.GENERIC_PARAMETER_MALFORMED, "unit_quantity",
-                         hint="The quantity has more fraction digits than the product allows.",
-                         parameter="unit_quantity")
+        raise malformed("unit_quantity", "has more fraction digits than the product allows.")
     if outcome.status == "below_minimum":
-        raise TalerError(ErrorCode.GENERIC_PARAMETER_MALFORMED, "unit_quantity",
-                         hint="The quantity is below the product's unit_minimum_quantity.",
-                         parameter="unit_quantity")
+        raise malformed("unit_quantity", "is below the product's unit_minimum_quantity.")
     if outcome.status == "too_many_locks":
         raise TalerError(ErrorCode.INVENTORY_TOO_MANY_LOCKS)
     raise out_of_stock(product_id, body["quantity"], outcome.available,
@@ -119,9 +116,8 @@ def private_get_locks(args):
           errors=(ErrorCode.INVENTORY_LOCK_UUID_UNKNOWN,))
 def private_delete_locks_uuid(lock_uuid):
     """Release every lock of a cart."""
-    if LOCK_UUID.regex.match(lock_uuid) is None:
-        raise TalerError(ErrorCode.GENERIC_PARAMETER_MALFORMED, "lock_uuid",
-                         parameter="lock_uuid")
+    if not ids.can_exist(ids.LOCK_UUID, lock_uuid):
+        raise malformed("lock_uuid")
     live = get_db().run(locks_db.release_cart, instance_serial=g.instance["instance_serial"],
                         lock_uuid=lock_uuid, now=now_us())
     if live == 0:

@@ -1,13 +1,14 @@
 """Measurement units: ``[/instances/$I]/private/units[/$UNIT]``."""
 from flask import Blueprint, g
 
+from .. import ids
 from ..backenddb import units as units_db
 from ..backenddb.units import Status
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
 from ..schemas.units import (MerchantUnitSchema, UnitAddRequestSchema, UnitListResponseSchema,
                              UnitPatchRequestSchema)
-from .common import endpoint
+from .common import endpoint, known_id
 
 bp = Blueprint("units", __name__)
 
@@ -23,10 +24,8 @@ def builtin(unit: str, field: str | None = None):
     raise TalerError(E.MERCHANT_GENERIC_UNIT_BUILTIN, field or unit[:128], **extra)
 
 
-def known_shape(unit: str):
-    """No unit holds a NUL (PostgreSQL cannot even compare one): unknown."""
-    if "\x00" in unit:
-        unknown(unit.replace("\x00", ""))
+def known_unit(unit: str) -> str:
+    return known_id(unit, ids.UNIT_ID, E.MERCHANT_GENERIC_UNIT_UNKNOWN)
 
 
 @bp.get("/private/units")
@@ -51,7 +50,7 @@ def private_post_units(body):
           errors=(E.MERCHANT_GENERIC_UNIT_UNKNOWN,))
 def private_get_units_unit(unit):
     """Show one unit."""
-    known_shape(unit)
+    known_unit(unit)
     row = get_db().run(units_db.lookup_unit, g.instance["instance_serial"], unit)
     if row is None:
         unknown(unit)
@@ -63,7 +62,7 @@ def private_get_units_unit(unit):
           errors=(E.MERCHANT_GENERIC_UNIT_UNKNOWN, E.MERCHANT_GENERIC_UNIT_BUILTIN))
 def private_patch_units_unit(unit, body):
     """Change a unit; of a built-in unit only fractions, precision and activity."""
-    known_shape(unit)
+    known_unit(unit)
     status, field = get_db().run(units_db.update_unit, g.instance["instance_serial"], unit,
                                  body)
     if status is Status.UNKNOWN:
@@ -77,7 +76,7 @@ def private_patch_units_unit(unit, body):
           errors=(E.MERCHANT_GENERIC_UNIT_UNKNOWN, E.MERCHANT_GENERIC_UNIT_BUILTIN))
 def private_delete_units_unit(unit):
     """Delete a custom unit; built-in units stay."""
-    known_shape(unit)
+    known_unit(unit)
     status = get_db().run(units_db.delete_unit, g.instance["instance_serial"], unit)
     if status is Status.UNKNOWN:
         unknown(unit)

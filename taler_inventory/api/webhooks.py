@@ -2,6 +2,7 @@
 a webhook's deliveries (``.../deliveries``, an extension)."""
 from flask import Blueprint, g
 
+from .. import ids
 from ..backenddb import webhooks as webhooks_db
 from ..backenddb.webhooks import Status
 from ..db import get_db
@@ -9,7 +10,7 @@ from ..errors import ErrorCode, TalerError
 from ..schemas.webhooks import (DeliveryListSchema, DeliveryQuerySchema, WebhookAddSchema,
                                 WebhookDetailsSchema, WebhookPatchSchema,
                                 WebhookSummarySchema)
-from .common import endpoint
+from .common import endpoint, known_id
 
 bp = Blueprint("webhooks", __name__)
 
@@ -18,6 +19,10 @@ E = ErrorCode
 
 def unknown(webhook_id):
     raise TalerError(E.MERCHANT_GENERIC_WEBHOOK_UNKNOWN, webhook_id)
+
+
+def known_webhook_id(webhook_id: str) -> str:
+    return known_id(webhook_id, ids.WEBHOOK_ID, E.MERCHANT_GENERIC_WEBHOOK_UNKNOWN)
 
 
 @bp.get("/private/webhooks")
@@ -44,6 +49,7 @@ def private_post_webhooks(body):
           errors=(E.MERCHANT_GENERIC_WEBHOOK_UNKNOWN,))
 def private_get_webhooks_id(webhook_id):
     """Show a webhook."""
+    known_webhook_id(webhook_id)
     row = get_db().run(webhooks_db.lookup_webhook, g.instance["instance_serial"], webhook_id)
     if row is None:
         unknown(webhook_id)
@@ -55,6 +61,7 @@ def private_get_webhooks_id(webhook_id):
           errors=(E.MERCHANT_GENERIC_WEBHOOK_UNKNOWN,))
 def private_patch_webhooks_id(webhook_id, body):
     """Replace a webhook's details (templates not sent are removed)."""
+    known_webhook_id(webhook_id)
     if not get_db().run(webhooks_db.update_webhook, g.instance["instance_serial"],
                         webhook_id, body):
         unknown(webhook_id)
@@ -65,6 +72,7 @@ def private_patch_webhooks_id(webhook_id, body):
           errors=(E.MERCHANT_GENERIC_WEBHOOK_UNKNOWN,))
 def private_delete_webhooks_id(webhook_id):
     """Delete a webhook; its events not delivered yet are dropped."""
+    known_webhook_id(webhook_id)
     if not get_db().run(webhooks_db.delete_webhook, g.instance["instance_serial"],
                         webhook_id):
         unknown(webhook_id)
@@ -75,6 +83,7 @@ def private_delete_webhooks_id(webhook_id):
           errors=(E.MERCHANT_GENERIC_WEBHOOK_UNKNOWN,))
 def private_get_webhooks_id_deliveries(webhook_id, args):
     """The webhook's deliveries, newest first, each with every attempt's outcome."""
+    known_webhook_id(webhook_id)
     rows = get_db().run(webhooks_db.list_deliveries, g.instance["instance_serial"],
                         webhook_id, args["limit"], args.get("offset"))
     if rows is None:

@@ -10,14 +10,14 @@ from decimal import Decimal
 
 from marshmallow import ValidationError, fields, post_load, validate
 
+from .. import ids
 from .. import quantity as q
 from ..amount import Amount
-from .common import (AmountField, BaseSchema, DecimalQuantity, JsonObject, LegacyQuantity,
-                     PageQuerySchema, QueryInteger, StrictBoolean, StrictInteger, Text,
-                     Timestamp, merge_quantity)
+from .common import (AmountField, BaseSchema, DecimalQuantity, IdShape, JsonObject,
+                     LegacyQuantity, PageQuerySchema, QueryInteger, StrictBoolean, StrictInteger,
+                     Text, Timestamp, merge_quantity)
 
-PRODUCT_ID = [validate.Length(min=1, max=128),
-              validate.Regexp(r"^[^/]*$", error="must not contain '/'")]
+PRODUCT_ID = IdShape(ids.PRODUCT_ID, "must be 1 to 128 characters, without '/'")
 
 #: Quantity fields: (legacy name, may be unlimited).  The unit name is "unit_" + it.
 QUANTITIES = {"total_stock": True, "total_sold": False, "total_lost": False,
