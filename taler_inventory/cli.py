@@ -330,11 +330,11 @@ def passwd(ctx, instance, password):
         password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
     schema.dbinit(ctx.url)
     with connect(ctx.url, "cli") as conn:
-        ok = instances_db.set_password(
+        outcome = instances_db.set_password(
             conn, instance, _passwords(ctx.settings).hash(password),
             create_name="admin" if instance == ADMIN else None,
             default_pay_delay=DAY, max_lock_duration=DAY)
-    if not ok:
+    if not outcome.ok:
         raise click.ClickException(f"unknown instance {instance!r}")
     click.echo(f"password of {instance} changed; its old tokens are revoked")
 
