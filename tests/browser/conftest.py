@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from tests import factories
-from tests.e2e.test_serve import Server
+from tests.support.server import running, serve_env
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -35,12 +35,8 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def server(database_url):
-    srv = Server({"TALER_INVENTORY_DATABASE_URL": database_url,
-                  "TALER_INVENTORY_ADMIN_PASSWORD": factories.ADMIN_PASSWORD})
-    try:
-        yield srv.wait_ready()
-    finally:
-        srv.kill()
+    with running(serve_env(database_url)) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="session")

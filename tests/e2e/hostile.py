@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import requests
 
-from tests.e2e.test_serve import _free_port
+from tests.support.server import free_port
 
 
 def pg_bin_dir() -> Path:
@@ -47,7 +47,7 @@ class Cluster:
         self.bin = pg_bin_dir()
         self.dir = Path(tempfile.mkdtemp(prefix="taler-inventory-cluster-"))
         self.data = self.dir / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.run_as = {}
         if os.geteuid() == 0:
             self.run_as = {"user": self.USER}
@@ -126,10 +126,10 @@ def rss_bytes(pid: int) -> int:
 
 def check_clean(url: str):
     """``taler-inventory check`` finds nothing wrong in the database at ``url``."""
-    from tests.e2e.test_serve import _command
+    from tests.support.server import cli_command
     env = {k: v for k, v in os.environ.items() if not k.startswith("TALER_INVENTORY_")}
     env["TALER_INVENTORY_DATABASE_URL"] = url
-    result = subprocess.run(_command() + ["check"], env=env, capture_output=True, text=True,
+    result = subprocess.run(cli_command() + ["check"], env=env, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0 and "ok:" in result.stdout, result.stdout + result.stderr
 

@@ -15,7 +15,7 @@ import requests
 
 from tests import factories
 from tests.e2e.hostile import Cluster, check_clean
-from tests.e2e.test_serve import Server, _token
+from tests.support.server import running, serve_env, token_headers
 
 pytestmark = pytest.mark.e2e
 
@@ -39,15 +39,10 @@ def cluster():
 
 @pytest.fixture
 def server(cluster):
-    server = Server({"TALER_INVENTORY_DATABASE_URL": cluster.url,
-                     "TALER_INVENTORY_ADMIN_PASSWORD": factories.ADMIN_PASSWORD,
-                     "TALER_INVENTORY_DB_STATEMENT_TIMEOUT": str(STATEMENT_TIMEOUT),
-                     "TALER_INVENTORY_POOL_TIMEOUT": str(POOL_TIMEOUT)},
-                    workers=1, threads=4)
-    try:
-        yield server.wait_ready()
-    finally:
-        server.kill()
+    env = serve_env(cluster.url, DB_STATEMENT_TIMEOUT=str(STATEMENT_TIMEOUT),
+                    POOL_TIMEOUT=str(POOL_TIMEOUT))
+    with running(env, workers=1, threads=4) as server:
+        yield server
 
 
 def _product(server, headers):
@@ -109,7 +104,7 @@ def _config_latencies(server, seconds):
 
 
 def test_frozen_database_is_503_within_the_bound_and_config_keeps_answering(cluster, server):
-    admin = _token(server, "admin", factories.ADMIN_PASSWORD)
+    admin = token_headers(server, "admin", factories.ADMIN_PASSWORD)
     _product(server, admin)
     with Load(server, admin) as load:
         time.sleep(1.0)
@@ -141,7 +136,7 @@ def test_frozen_database_is_503_within_the_bound_and_config_keeps_answering(clus
 
 def test_a_request_waiting_for_a_connection_gets_one_when_the_database_is_back(cluster,
                                                                               server):
-    admin = _token(server, "admin", factories.ADMIN_PASSWORD)
+    admin = token_headers(server, "admin", factories.ADMIN_PASSWORD)
     _product(server, admin)
     cluster.stop()
     resp = server.post("/private/products/p/lock", headers=admin,

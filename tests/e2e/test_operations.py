@@ -11,14 +11,13 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from tests import factories
 
-from .test_serve import Server
+from tests.support.server import Server, serve_env
 
 pytestmark = pytest.mark.e2e
 
 
 def _env(database_url, **more):
-    return {"TALER_INVENTORY_DATABASE_URL": database_url,
-            "TALER_INVENTORY_ADMIN_PASSWORD": factories.ADMIN_PASSWORD, **more}
+    return {**serve_env(database_url), **more}
 
 
 def _lines(server, after: float = 0.3) -> list[str]:
@@ -145,7 +144,7 @@ def test_holds_taken_back_by_the_reclaimer_count_as_expired(database_url, db):
 def test_lock_outcomes_and_gc_in_the_metrics_of_every_worker(database_url, db):
     import subprocess
 
-    from .test_serve import _command
+    from tests.support.server import cli_command
 
     server = Server(_env(database_url), workers=2)
     try:
@@ -172,7 +171,7 @@ def test_lock_outcomes_and_gc_in_the_metrics_of_every_worker(database_url, db):
         assert resp.json()["unit_available_quantity"] == "8"
         for n in range(2):
             factories.insert_hold(db, "p1", 1, 1 + n, lock_uuid=f"cart-gone-{n}")
-        gc = subprocess.run(_command() + ["gc"], env={
+        gc = subprocess.run(cli_command() + ["gc"], env={
             **{k: v for k, v in os.environ.items() if not k.startswith("TALER_INVENTORY_")},
             "TALER_INVENTORY_DATABASE_URL": database_url},
             capture_output=True, text=True, timeout=60)

@@ -2,7 +2,6 @@
 worker, to a real receiver process; and the Tryton module's webhook set-up."""
 import json
 import statistics
-import threading
 import time
 import types
 
@@ -10,9 +9,10 @@ import pytest
 import requests
 
 from tests import factories
+from tests.support.threads import run_threads
 from tests.webhook_receiver import Receiver
 
-from .test_serve import Server, _token
+from tests.support.server import Server, serve_env, token_headers
 
 pytestmark = pytest.mark.e2e
 
@@ -22,8 +22,7 @@ FAST = {"TALER_INVENTORY_WEBHOOK_INTERVAL": "0.05", "TALER_INVENTORY_WEBHOOK_TIM
 
 
 def _env(database_url, **more):
-    return {"TALER_INVENTORY_DATABASE_URL": database_url,
-            "TALER_INVENTORY_ADMIN_PASSWORD": factories.ADMIN_PASSWORD, **FAST, **more}
+    return {**serve_env(database_url), **FAST, **more}
 
 
 @pytest.fixture
@@ -114,7 +113,7 @@ def test_tryton_setup_creates_its_webhooks_and_they_fire(tryton_taler, legacy_sh
 
 
 def _admin_setup(server, receiver, events, **fields):
-    admin = _token(server, "admin", factories.ADMIN_PASSWORD)
+    admin = token_headers(server, "admin", factories.ADMIN_PASSWORD)
     for event in events:
         resp = server.post("/private/webhooks", headers=admin, json={
             "webhook_id": event, "event_type": event, "url": f"{receiver.url}/{event}",
@@ -150,7 +149,7 @@ def test_nothing_lost_across_an_outage_and_a_restart(database_url, db, receiver)
     second = Server(_env(database_url), workers=1)
     try:
         second.wait_ready()
-        admin = _token(second, "admin", factories.ADMIN_PASSWORD)
+        admin = token_headers(second, "admin", factories.ADMIN_PASSWORD)
         for n in range(10, 15):
             _product(second, admin, f"p{n}")
         time.sleep(0.5)
@@ -173,18 +172,13 @@ def test_a_hanging_receiver_does_not_slow_a_lock_storm(database_url, db, tmp_pat
         quick.start()
         hanging.start(hang=60)
         server.wait_ready()
-        admin = _token(server, "admin", factories.ADMIN_PASSWORD)
+        admin = token_headers(server, "admin", factories.ADMIN_PASSWORD)
         _product(server, admin, "hot", stock=1_000_000)
 
         def storm(threads=6, per_thread=60):
-            latencies = []
-            lock = threading.Lock()
-            barrier = threading.Barrier(threads)
-
             def run(i):
                 mine = []
                 with requests.Session() as s:
-                    barrier.wait(30)
                     for n in range(per_thread):
                         start = time.monotonic()
                         if n % 10 == 9:  # a catalogue change: an event recorded
@@ -199,14 +193,10 @@ def test_a_hanging_receiver_does_not_slow_a_lock_storm(database_url, db, tmp_pat
                                                 "duration": {"d_us": 60_000_000}})
                         mine.append(time.monotonic() - start)
                         assert resp.status_code == 204, resp.text
-                with lock:
-                    latencies.extend(mine)
+                return mine
 
-            workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
-            for t in workers:
-                t.start()
-            for t in workers:
-                t.join(120)
+            latencies = [s for mine in run_threads(run, threads, join_timeout=120)
+                         for s in mine]
             assert len(latencies) == threads * per_thread
             return latencies
 
