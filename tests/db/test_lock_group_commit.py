@@ -7,15 +7,14 @@ the same requests come one after the other.
 """
 import threading
 import time
-from datetime import datetime, UTC
-
-import freezegun
 import psycopg
 
 from taler_inventory.api.locks import lock_batches
 from taler_inventory.timeutil import US_PER_S
 
 from .. import factories as f
+from ..support.clock import frozen_clock
+from ..support.threads import run_threads
 
 # (cart, quantity, seconds, token): the first one is the call in flight, the
 # others queue behind it in this order.  cart-1 comes twice, so its second
@@ -82,7 +81,7 @@ def test_a_batch_answers_each_request_as_if_it_came_alone(app, admin_headers, db
     def post(i):
         results[i] = _post(app, "shop-a", batched, REQUESTS[i])
 
-    with freezegun.freeze_time(datetime.now(UTC).replace(microsecond=0)):
+    with frozen_clock():
         counted = [_lock_counts(client)]
         threads = []
         with psycopg.connect(database_url) as blocker:
@@ -192,8 +191,3 @@ def _lock_counts(client) -> dict:
 def lock_batches_of(app):
     with app.app_context():
         return lock_batches()
-
-
-def run_threads(target, count):
-    from .test_lock_concurrency import run_threads as run
-    return run(target, count)

@@ -1,0 +1,25 @@
+"""Real threads started at once: the concurrency tests' one way to race."""
+import threading
+
+
+def run_threads(target, count, *, start_timeout=30, join_timeout=60):
+    """Start ``count`` threads at once (a barrier) on ``target(i)``; return their
+    results in order.  An exception in any thread fails the caller with all of them."""
+    barrier = threading.Barrier(count)
+    results = [None] * count
+    errors = []
+
+    def run(i):
+        try:
+            barrier.wait(timeout=start_timeout)
+            results[i] = target(i)
+        except BaseException as exc:  # reported by the calling thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=join_timeout)
+    assert not errors, errors
+    return results
