@@ -13,6 +13,7 @@ from taler_inventory.timeutil import US_PER_S, now_us
 
 from tests import factories
 from tests.support.threads import run_threads
+from tests.support.waiting import until
 
 from tests.support.server import Server, serve_env, token_headers
 
@@ -92,7 +93,7 @@ def test_two_servers_on_one_database(database_url, db):
             server.wait_ready()
         _race_and_storm(servers, database_url, db)
 
-        _until(lambda: _reclaimers(db) == (2, 1), "two reclaimers, one of them working")
+        until(lambda: _reclaimers(db) == (2, 1), "two reclaimers, one of them working")
         admin = token_headers(servers[1], "admin", factories.ADMIN_PASSWORD)
         # The storm left expired holds behind; a few more on top.  Nothing but the
         # reclaimer takes them now (no lock fails, no gc runs).
@@ -100,9 +101,9 @@ def test_two_servers_on_one_database(database_url, db):
             resp = servers[i % 2].post("/private/products/a/lock", headers=admin, json={
                 "lock_uuid": f"brief-{i}", "duration": {"d_us": 100_000}})
             assert resp.status_code in (204, 410), resp.text
-        _until(lambda: db.execute("SELECT count(*) AS n FROM holds WHERE expiration <= %s",
-                                  (now_us(),)).fetchone()["n"] == 0,
-               "the expired holds are reclaimed")
+        until(lambda: db.execute("SELECT count(*) AS n FROM holds WHERE expiration <= %s",
+                                 (now_us(),)).fetchone()["n"] == 0,
+              "the expired holds are reclaimed")
         result = maintenance.check(database_url, now_us())
         assert result.violations == [] and result.warnings == [], result
         for server in servers:
@@ -126,12 +127,3 @@ def _reclaimers(db) -> tuple[int, int]:
                                        WHERE datname = current_database())) AS working""",
         (key >> 32, key & 0xFFFFFFFF)).fetchone()
     return row["sessions"], row["working"]
-
-
-def _until(condition, what, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"not within {seconds} s: {what}")
