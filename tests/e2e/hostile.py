@@ -14,6 +14,7 @@ import psycopg
 import requests
 
 from tests.support.server import free_port
+from tests.support.threads import Background
 
 
 def pg_bin_dir() -> Path:
@@ -136,28 +137,18 @@ def check_clean(url: str):
 
 # -- slow clients -------------------------------------------------------------------
 
-class Crowd:
+class Crowd(Background):
     """Silent connections and clients dripping their head or body, until stopped."""
 
     def __init__(self, port: int, *, silent=200, head=64, body=64, product="p"):
+        super().__init__()
         self.port = port
         self.product = product.encode()
-        self.stop = threading.Event()
         self.threads = [threading.Thread(target=self._silent, args=(silent,), daemon=True)]
         self.threads += [threading.Thread(target=self._drip, args=(kind,), daemon=True)
                          for kind, count in (("head", head), ("body", body))
                          for _ in range(count)]
         self.connections = 0
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join(10)
 
     def _silent(self, count):
         socks = []

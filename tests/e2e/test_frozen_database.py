@@ -16,6 +16,7 @@ import requests
 from tests import factories
 from tests.e2e.hostile import Cluster, check_clean
 from tests.support.server import running, serve_env, token_headers
+from tests.support.threads import Background
 
 pytestmark = pytest.mark.e2e
 
@@ -52,24 +53,16 @@ def _product(server, headers):
     assert resp.status_code == 204, resp.text
 
 
-class Load:
+class Load(Background):
     """Clients locking one unit each, recording (start, end, status, code, headers)."""
 
+    join_timeout = BOUND + 10
+
     def __init__(self, server, headers, clients=3):
+        super().__init__()
         self.server, self.headers = server, headers
-        self.stop = threading.Event()
         self.results = []
         self.threads = [threading.Thread(target=self._run, args=(i,)) for i in range(clients)]
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join(BOUND + 10)
 
     def _run(self, client):
         session = requests.Session()

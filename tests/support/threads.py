@@ -23,3 +23,25 @@ def run_threads(target, count, *, start_timeout=30, join_timeout=60):
         t.join(timeout=join_timeout)
     assert not errors, errors
     return results
+
+
+class Background:
+    """Threads that run while a ``with`` block does: started on entry; on exit
+    :attr:`stop` is set and each is joined within :attr:`join_timeout` seconds.
+    Subclasses add their threads to :attr:`threads` and watch :attr:`stop`."""
+
+    join_timeout = 10
+
+    def __init__(self):
+        self.stop = threading.Event()
+        self.threads = []
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join(self.join_timeout)
