@@ -113,6 +113,17 @@ class Server:
         finally:
             self.kill()
 
+    def stop_all(self):
+        """SIGTERM, then SIGKILL for whatever of its process group is left, serve
+        included if it did not stop in time; never raises.  For servers on a database
+        of their own (the benchmark's), not on an embedded one others share."""
+        try:
+            self.stop()
+        except subprocess.TimeoutExpired:
+            pass
+        finally:
+            self.kill(stragglers=True)
+
     def kill(self, *, stragglers=False):
         """SIGKILL the process group if serve still runs (``stragglers``: even if it
         exited, for whatever of its group outlived it; never where serve started an
