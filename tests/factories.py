@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from taler_inventory import auth, talercrypto, timeutil
 from taler_inventory.backenddb import instances, locks, tokens
+from taler_inventory.backenddb.outcome import Status
 from taler_inventory.timeutil import US_PER_S
 
 ADMIN_PASSWORD = "admin-secret"
@@ -103,7 +104,7 @@ def insert_hold(db, product_id, quantity, expiration, *, lock_uuid="cart-1", ins
             requests=[locks.LockRequest(token_hash, lock_uuid, Decimal(str(quantity)), 1)])
     finally:
         tokens.delete_token(db, instance_serial, token_serial)
-    assert outcome.status in ("ok", "replaced"), outcome
+    assert outcome.status in (Status.OK, Status.REPLACED), outcome
 
 
 def post_order(client, headers, lines=(), lock_uuids=(), instance="admin", **order):
