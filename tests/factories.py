@@ -96,7 +96,7 @@ def insert_hold(db, product_id, quantity, expiration, *, lock_uuid="cart-1", ins
     token_serial = tokens.insert_token(
         db, instance_serial=instance_serial, token_hash=token_hash, scope="all",
         refreshable=False, creation_time=0, expiration=timeutil.FOREVER,
-        description="insert_hold")
+        description="insert_hold").serial
     try:
         [outcome] = locks.lock_products(
             db, instance_id=instance, product_id=product_id,
