@@ -8,8 +8,8 @@ import enum
 
 from psycopg.types.json import Jsonb
 
-from ..schemas.products import (excess_precision, precision_of, resolve_precision,
-                                with_base_price)
+from ..stock import (excess_precision, precision_of, resolve_precision,
+                     with_base_price)
 from .paging import page
 from .units import unit_policy
 

@@ -8,7 +8,7 @@ import enum
 
 from psycopg.types.json import Jsonb
 
-from ..schemas.products import precision_of
+from ..stock import precision_of
 
 #: The catalogue of an instance; ``%(instance)s`` must be bound.
 CATALOGUE = """
