@@ -16,6 +16,8 @@ BEGIN
     EXECUTE 'DROP FUNCTION ' || f.signature;
   END LOOP;
 END $$;
+-- create_order before in_session_id (the session was set by a second statement).
+DROP FUNCTION IF EXISTS create_order(INT8, TEXT, BYTEA, INT8, INT8, TEXT, TEXT, JSONB, TEXT, TEXT[], NUMERIC[], TEXT[], INT4);
 
 CREATE OR REPLACE FUNCTION order_free_stock(
    in_product_serial INT8, in_instance_serial INT8, in_now INT8, in_reclaim_batch INT4,
@@ -65,7 +67,7 @@ CREATE OR REPLACE FUNCTION create_order(
    in_instance_serial INT8, in_order_id TEXT, in_request_hash BYTEA, in_now INT8,
    in_pay_deadline INT8, in_summary TEXT, in_amount TEXT, in_contract_terms JSONB,
    in_claim_token TEXT, in_product_ids TEXT[], in_quantities NUMERIC[],
-   in_lock_uuids TEXT[], in_reclaim_batch INT4,
+   in_lock_uuids TEXT[], in_reclaim_batch INT4, in_session_id TEXT,
    OUT out_status TEXT, OUT out_claim_token TEXT, OUT out_line INT4,
    OUT out_product_id TEXT, OUT out_requested NUMERIC, OUT out_available NUMERIC,
    OUT out_next_expiration INT8, OUT out_restock INT8, OUT out_reclaimed INT8)
@@ -87,8 +89,9 @@ BEGIN
     FROM orders
    WHERE instance_serial = in_instance_serial AND order_id = in_order_id;
   IF FOUND THEN
+    -- The same request again is done already: ok, with the token it got.
     out_status := CASE WHEN v_existing.request_hash = in_request_hash
-                       THEN 'exists' ELSE 'conflict' END;
+                       THEN 'ok' ELSE 'conflict' END;
     out_claim_token := v_existing.claim_token;
     RETURN;
   END IF;
@@ -120,7 +123,7 @@ BEGIN
 
   -- Every line must name a locked product and respect its precision and minimum.
   SELECT l.ord, l.pid, l.qty,
-         CASE WHEN p.product_serial IS NULL THEN 'unknown_product'
+         CASE WHEN p.product_serial IS NULL THEN 'unknown'
               WHEN scale(trim_scale(l.qty))
                    > (CASE WHEN p.unit_allow_fraction THEN p.unit_precision_level ELSE 0 END)
                 THEN 'precision'
@@ -187,9 +190,9 @@ BEGIN
   END LOOP;
 
   INSERT INTO orders (instance_serial, order_id, creation_time, pay_deadline, summary,
-                      amount, contract_terms, claim_token, request_hash)
+                      amount, contract_terms, claim_token, request_hash, session_id)
   VALUES (in_instance_serial, in_order_id, in_now, in_pay_deadline, in_summary,
-          in_amount, in_contract_terms, in_claim_token, in_request_hash)
+          in_amount, in_contract_terms, in_claim_token, in_request_hash, in_session_id)
   RETURNING order_serial INTO v_order_serial;
   INSERT INTO order_lines (order_serial, line_no, instance_serial, product_serial,
                            product_id, quantity)
@@ -235,8 +238,8 @@ BEGIN
   out_status := 'ok';
   out_claim_token := in_claim_token;
 END $$;
-COMMENT ON FUNCTION create_order(INT8, TEXT, BYTEA, INT8, INT8, TEXT, TEXT, JSONB, TEXT, TEXT[], NUMERIC[], TEXT[], INT4)
-  IS 'Create an order that holds its lines until in_pay_deadline and takes over (releases) every cart lock of in_lock_uuids, or change nothing.  Status: ok, exists (same request again), conflict, unknown_product, precision, below_minimum, insufficient.';
+COMMENT ON FUNCTION create_order(INT8, TEXT, BYTEA, INT8, INT8, TEXT, TEXT, JSONB, TEXT, TEXT[], NUMERIC[], TEXT[], INT4, TEXT)
+  IS 'Create an order that holds its lines until in_pay_deadline and takes over (releases) every cart lock of in_lock_uuids, or change nothing.  Status: ok (also for the same request again), conflict, unknown (a product), precision, below_minimum, insufficient.';
 
 
 CREATE OR REPLACE FUNCTION pay_order(
@@ -261,7 +264,7 @@ BEGIN
     RETURN;
   END IF;
   IF v_order.paid THEN
-    out_status := 'already_paid';
+    out_status := 'paid';
     RETURN;
   END IF;
   -- The lock order of 00-holds.sql: the order's holds, the instance row
@@ -336,7 +339,7 @@ BEGIN
   out_status := 'ok';
 END $$;
 COMMENT ON FUNCTION pay_order(INT8, TEXT, INT8, INT4)
-  IS 'Mark an order paid: its lines become total_sold once.  Past the pay deadline the stock is checked again.  Status: ok, already_paid, unknown, insufficient.';
+  IS 'Mark an order paid: its lines become total_sold once.  Past the pay deadline the stock is checked again.  Status: ok, paid (already), unknown, insufficient.';
 
 
 CREATE OR REPLACE FUNCTION delete_order(
