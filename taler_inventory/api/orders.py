@@ -98,8 +98,28 @@ def private_get_orders_id(order_id, args):
     current ETag gets 304.
     """
     known_id(order_id, ids.ORDER_ID, ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN)
-    instance_serial = g.instance["instance_serial"]
     poll = LongPoll(args.get("timeout_ms"))
+
+    def unchanged(row) -> bool:
+        answer = _order_status_answer(row)
+        if "lp_not_etag" in args:
+            return _etag(answer) == args["lp_not_etag"].strip('"')
+        status = poll.seen(answer["order_status"])
+        return status != "paid" and answer["order_status"] == status
+
+    answer = _order_status_answer(wait_for_order(order_id, poll, unchanged))
+    etag = _etag(answer)
+    if etag in _tags(request.headers.get("If-None-Match")):
+        return empty_response(304, {"ETag": f'"{etag}"'})
+    response = render(answer, OrderStatusSchema(), 200)
+    response.headers["ETag"] = f'"{etag}"'
+    return response
+
+
+def wait_for_order(order_id: str, poll: LongPoll, keep_waiting) -> dict:
+    """The order's row, looked up again whenever it changes while
+    ``keep_waiting(row)`` says so and the long poll has time left; unknown: 404."""
+    instance_serial = g.instance["instance_serial"]
     keys = (longpoll.order_key(instance_serial, order_id),)
     while True:
         poll.begin()
@@ -107,20 +127,8 @@ def private_get_orders_id(order_id, args):
                            order_id=order_id)
         if row is None:
             raise TalerError(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN, order_id)
-        answer = _order_status_answer(row)
-        etag = _etag(answer)
-        if "lp_not_etag" in args:
-            negative = etag == args["lp_not_etag"].strip('"')
-        else:
-            status = poll.seen(answer["order_status"])
-            negative = status != "paid" and answer["order_status"] == status
-        if not negative or not poll.wait(keys):
-            break
-    if etag in _tags(request.headers.get("If-None-Match")):
-        return empty_response(304, {"ETag": f'"{etag}"'})
-    response = render(answer, OrderStatusSchema(), 200)
-    response.headers["ETag"] = f'"{etag}"'
-    return response
+        if not keep_waiting(row) or not poll.wait(keys):
+            return row
 
 
 def _order_status_answer(row) -> dict:

@@ -7,7 +7,7 @@ import io
 import segno
 from flask import Blueprint, current_app, g, jsonify, render_template_string, request
 
-from .. import contract, ids, longpoll, talercrypto
+from .. import contract, ids, talercrypto
 from ..backenddb import orders as orders_db
 from ..backenddb.outcome import Status
 from ..db import get_db
@@ -17,7 +17,7 @@ from ..orders import amount_text, currency_of
 from ..schemas.orders import ClaimRequestSchema, ClaimResponseSchema, PublicOrderQuerySchema
 from ..timeutil import now_us
 from .common import empty_response, endpoint, known_id, require_instance
-from .orders import pay_uri
+from .orders import pay_uri, wait_for_order
 
 bp = Blueprint("public_orders", __name__)
 
@@ -35,16 +35,9 @@ def get_orders_id(order_id, args):
     html = _wants_html()
     # A page for a browser never waits (the docs: timeout_ms treated as zero).
     poll = LongPoll(None if html else args.get("timeout_ms"))
-    keys = (longpoll.order_key(instance_serial, order_id),)
-    while True:
-        poll.begin()
-        row = get_db().run(orders_db.lookup_order, instance_serial=instance_serial,
-                           order_id=order_id)
-        if row is None:
-            raise TalerError(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN, order_id)
-        goto = _authorize(row, args)
-        if goto or not _negative(row, args) or not poll.wait(keys):
-            break
+    row = wait_for_order(order_id, poll,
+                         lambda row: not _authorize(row, args) and _negative(row, args))
+    goto = _authorize(row, args)
     if goto:
         # The docs: 302 for a browser, otherwise 202 with a StatusGotoResponse.
         if html:

@@ -241,15 +241,12 @@ def list_orders(conn, *, instance_serial, limit, offset=None, paid=None, refunde
     if offset is not None:
         where.append("order_serial > %(offset)s" if limit >= 0 else "order_serial < %(offset)s")
         params["offset"] = offset
-    if after is not None:
-        where.append("creation_time > %(after)s")
-        params["after"] = after
-    if before is not None:
-        where.append("creation_time < %(before)s")
-        params["before"] = before
-    if session_id is not None:
-        where.append("session_id = %(session_id)s")
-        params["session_id"] = session_id
+    for key, value, clause in (("after", after, "creation_time > %(after)s"),
+                               ("before", before, "creation_time < %(before)s"),
+                               ("session_id", session_id, "session_id = %(session_id)s")):
+        if value is not None:
+            where.append(clause)
+            params[key] = value
     if fulfillment_url is not None:
         # The md5 term is what orders_by_fulfillment_url indexes.
         where.append("md5(fulfillment_url) = md5(%(url)s) AND fulfillment_url = %(url)s")

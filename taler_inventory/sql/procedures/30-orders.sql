@@ -358,6 +358,27 @@ COMMENT ON FUNCTION create_order(INT8, TEXT, BYTEA, INT8, INT8, TEXT, TEXT, JSON
   IS 'Create an order that holds its lines until in_pay_deadline and takes over (releases) every cart lock of in_lock_uuids, or change nothing.  Status: ok (also for the same request again), conflict, unknown (a product), precision, below_minimum, insufficient.';
 
 
+CREATE OR REPLACE FUNCTION lock_unpaid_order(
+   in_instance_serial INT8, in_order_id TEXT,
+   OUT out_status TEXT, OUT out_order_serial INT8)
+LANGUAGE plpgsql AS $$
+BEGIN
+  -- The order row, then (step 2 of the lock order) its holds.
+  SELECT o.order_serial, CASE WHEN o.paid THEN 'paid' END INTO out_order_serial, out_status
+    FROM orders o
+   WHERE o.instance_serial = in_instance_serial AND o.order_id = in_order_id
+     FOR UPDATE;
+  IF NOT FOUND THEN
+    out_status := 'unknown';
+  ELSIF out_status IS NULL THEN
+    PERFORM 1 FROM holds h WHERE h.order_serial = out_order_serial
+      ORDER BY h.hold_serial FOR UPDATE;
+  END IF;
+END $$;
+COMMENT ON FUNCTION lock_unpaid_order(INT8, TEXT)
+  IS 'Lock an order row and, if it is unpaid, its holds: out_status NULL (go on with out_order_serial), unknown or paid.';
+
+
 CREATE OR REPLACE FUNCTION pay_order(
    in_instance_serial INT8, in_order_id TEXT, in_now INT8, in_reclaim_batch INT4,
    OUT out_status TEXT, OUT out_product_id TEXT, OUT out_requested NUMERIC,
@@ -370,25 +391,16 @@ DECLARE
 BEGIN
   -- Reclaiming may delete cart-lock rows: the advisory lock comes first.
   PERFORM pg_advisory_xact_lock_shared(instance_lock_key(in_instance_serial));
-  SELECT order_serial, paid INTO v_order
-    FROM orders
-   WHERE instance_serial = in_instance_serial AND order_id = in_order_id
-     FOR UPDATE;
-  IF NOT FOUND THEN
-    out_status := 'unknown';
+  SELECT * INTO v_order FROM lock_unpaid_order(in_instance_serial, in_order_id);
+  IF v_order.out_status IS NOT NULL THEN
+    out_status := v_order.out_status;
     RETURN;
   END IF;
-  IF v_order.paid THEN
-    out_status := 'paid';
-    RETURN;
-  END IF;
-  -- The lock order of 00-holds.sql: the order's holds, the instance row
-  -- (reclaiming may delete cart locks), then the products.
-  PERFORM 1 FROM holds WHERE order_serial = v_order.order_serial
-    ORDER BY hold_serial FOR UPDATE;
+  -- The lock order of 00-holds.sql: the order's holds (locked above), the
+  -- instance row (reclaiming may delete cart locks), then the products.
   PERFORM lock_instance_counter(in_instance_serial);
   PERFORM lock_products_in_order(ARRAY(SELECT product_serial FROM order_lines
-                                        WHERE order_serial = v_order.order_serial));
+                                        WHERE order_serial = v_order.out_order_serial));
 
   -- A product whose hold is no longer live (the pay deadline passed) gets only
   -- what is free now.  Its expired hold holds nothing: dropping it changes nothing.
@@ -397,11 +409,11 @@ BEGIN
            h.hold_serial, h.quantity AS held, h.expiration
       FROM (SELECT product_serial, sum(quantity) AS qty, min(line_no) AS first_line
               FROM order_lines
-             WHERE order_serial = v_order.order_serial AND product_serial IS NOT NULL
+             WHERE order_serial = v_order.out_order_serial AND product_serial IS NOT NULL
              GROUP BY product_serial) a
       JOIN products p ON p.product_serial = a.product_serial
       LEFT JOIN holds h
-        ON h.order_serial = v_order.order_serial AND h.product_serial = a.product_serial
+        ON h.order_serial = v_order.out_order_serial AND h.product_serial = a.product_serial
      ORDER BY a.first_line
   LOOP
     CONTINUE WHEN r.total_stock IS NULL OR r.expiration > in_now;
@@ -424,14 +436,14 @@ BEGIN
 
   -- Sell: what the order holds leaves reserved, every line enters total_sold.
   WITH gone AS (
-    DELETE FROM holds WHERE order_serial = v_order.order_serial
+    DELETE FROM holds WHERE order_serial = v_order.out_order_serial
     RETURNING product_serial, quantity),
   held AS (
     SELECT product_serial, sum(quantity) AS quantity FROM gone GROUP BY product_serial),
   sold AS (
     SELECT product_serial, sum(quantity) AS quantity
       FROM order_lines
-     WHERE order_serial = v_order.order_serial AND product_serial IS NOT NULL
+     WHERE order_serial = v_order.out_order_serial AND product_serial IS NOT NULL
      GROUP BY product_serial)
   UPDATE products p
      SET total_sold = p.total_sold + sold.quantity,
@@ -439,7 +451,7 @@ BEGIN
     FROM sold LEFT JOIN held USING (product_serial)
    WHERE p.product_serial = sold.product_serial;
   UPDATE orders SET paid = TRUE, paid_time = in_now
-   WHERE order_serial = v_order.order_serial;
+   WHERE order_serial = v_order.out_order_serial;
   PERFORM notify_order(in_instance_serial, in_order_id);
   out_status := 'ok';
 END $$;
@@ -455,30 +467,22 @@ DECLARE
   v_serials INT8[];
   v_quantities NUMERIC[];
 BEGIN
-  SELECT order_serial, paid INTO v_order
-    FROM orders
-   WHERE instance_serial = in_instance_serial AND order_id = in_order_id
-     FOR UPDATE;
-  IF NOT FOUND THEN
-    out_status := 'unknown';
+  SELECT * INTO v_order FROM lock_unpaid_order(in_instance_serial, in_order_id);
+  IF v_order.out_status IS NOT NULL THEN
+    out_status := v_order.out_status;
     RETURN;
   END IF;
-  IF v_order.paid THEN
-    out_status := 'paid';
-    RETURN;
-  END IF;
-  -- The lock order of 00-holds.sql: the order's holds, then its products.
-  PERFORM 1 FROM holds WHERE order_serial = v_order.order_serial
-    ORDER BY hold_serial FOR UPDATE;
+  -- The lock order of 00-holds.sql: the order's holds (locked above), then its
+  -- products.
   PERFORM lock_products_in_order(ARRAY(SELECT product_serial FROM holds
-                                        WHERE order_serial = v_order.order_serial));
+                                        WHERE order_serial = v_order.out_order_serial));
   WITH gone AS (
-    DELETE FROM holds WHERE order_serial = v_order.order_serial
+    DELETE FROM holds WHERE order_serial = v_order.out_order_serial
     RETURNING product_serial, quantity)
   SELECT array_agg(product_serial), array_agg(quantity) INTO v_serials, v_quantities
     FROM gone;
   PERFORM unreserve(v_serials, v_quantities);
-  DELETE FROM orders WHERE order_serial = v_order.order_serial;
+  DELETE FROM orders WHERE order_serial = v_order.out_order_serial;
   out_status := 'ok';
 END $$;
 COMMENT ON FUNCTION delete_order(INT8, TEXT)
