@@ -46,7 +46,7 @@ class Draft:
         return self.body.get("session_id")
 
 
-def draft(body: dict, *, now: int, currency: str, default_pay_delay: int, base_url: str,
+def draft_order(body: dict, *, now: int, currency: str, default_pay_delay: int, base_url: str,
           exchanges: list) -> Draft:
     """Check an order request (see :class:`Draft`); raise ``OrderRefused``."""
     order = body["order"]

@@ -14,7 +14,6 @@ from decimal import Decimal
 from flask import Blueprint, current_app, g, request
 
 from .. import ids, longpoll, metrics
-from .. import orders as orders_rules
 from .. import quantity as q
 from ..backenddb import orders as orders_db
 from ..backenddb.outcome import Status
@@ -23,7 +22,8 @@ from ..contract import (ForgetPathError, OrderRefused, contract_hash, crockford,
 from ..db import get_db
 from ..errors import ErrorCode, TalerError, malformed, parameter_error
 from ..longpoll import LongPoll
-from ..orders import amount_text, currency_of, order_status, refund_status, refundable
+from ..orders import (amount_text, currency_of, draft_order, order_status, refund_status,
+                      refundable)
 from ..schemas.orders import (ForgetRequestSchema, OrderListQuerySchema, OrderListSchema,
                               OrderStatusSchema, PostOrderRequestSchema,
                               PostOrderResponseSchema, PrivateOrderQuerySchema,
@@ -45,7 +45,7 @@ def private_post_orders(body):
     settings = current_app.config["INVENTORY"]
     try:
         # Made before the database call, so a retried transaction is idempotent.
-        draft = orders_rules.draft(
+        draft = draft_order(
             body, now=now_us(), currency=settings["CURRENCY"],
             default_pay_delay=g.instance["default_pay_delay"], base_url=instance_base_url(),
             exchanges=settings["EXCHANGES"])

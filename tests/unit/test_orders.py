@@ -19,7 +19,7 @@ def body(**order):
 
 
 def draft(request, **kwargs):
-    return orders.draft(request, now=NOW, currency="KUDOS", default_pay_delay=60 * US_PER_S,
+    return orders.draft_order(request, now=NOW, currency="KUDOS", default_pay_delay=60 * US_PER_S,
                         base_url="https://shop.example/", exchanges=[], **kwargs)
 
 
