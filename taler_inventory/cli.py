@@ -338,11 +338,11 @@ def passwd(ctx, instance, password):
     day = 24 * 3600 * US_PER_S
     with psycopg.connect(ctx.url, autocommit=True, row_factory=dict_row) as conn:
         conn.execute("SET search_path TO inventory")
-        ok = instances_db.set_password(
+        outcome = instances_db.set_password(
             conn, instance, _passwords(ctx.settings).hash(password),
             create_name="admin" if instance == ADMIN else None,
             default_pay_delay=day, max_lock_duration=day)
-    if not ok:
+    if not outcome.ok:
         raise click.ClickException(f"unknown instance {instance!r}")
     click.echo(f"password of {instance} changed; its old tokens are revoked")
 

@@ -4,6 +4,7 @@ from flask import Blueprint, g
 
 from .. import talercrypto
 from ..backenddb import accounts as accounts_db
+from ..backenddb.outcome import Status
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
 from ..schemas.accounts import (AccountAddDetailsSchema, AccountAddResponseSchema,
@@ -12,6 +13,20 @@ from ..schemas.accounts import (AccountAddDetailsSchema, AccountAddResponseSchem
 from .common import endpoint
 
 bp = Blueprint("accounts", __name__)
+
+E = ErrorCode
+
+#: How an account operation's status maps onto an error.
+_ERRORS = {Status.UNKNOWN: E.MERCHANT_GENERIC_ACCOUNT_UNKNOWN,
+           Status.CONFLICT: E.MERCHANT_PRIVATE_ACCOUNT_EXISTS}
+#: Deleting an unknown account has a code of its own.
+_DELETE_ERRORS = {**_ERRORS, Status.UNKNOWN: E.MERCHANT_PRIVATE_ACCOUNT_DELETE_UNKNOWN_ACCOUNT}
+
+
+def fail(status: Status, detail: str, field: str | None = None, errors=_ERRORS):
+    """Raise the Taler error of a failed account operation; ``field`` names the culprit."""
+    extra = {"parameter": field} if field is not None else {}
+    raise TalerError(errors[status], field or detail, **extra)
 
 
 def _h_wire(text: str) -> bytes:
@@ -38,13 +53,13 @@ def private_post_accounts(body):
                          hint=f"{ErrorCode.GENERIC_PAYTO_URI_MALFORMED.hint} {exc}.",
                          parameter="payto_uri") from None
     salt = talercrypto.new_wire_salt()
-    status, row = get_db().run(
-        accounts_db.add_account, g.instance["instance_serial"], payto_uri=payto_uri,
+    outcome = get_db().run(
+        accounts_db.insert_account, g.instance["instance_serial"], payto_uri=payto_uri,
         salt=salt, h_wire=talercrypto.h_wire(payto_uri, salt), details=body)
-    if status == "conflict":
-        raise TalerError(ErrorCode.MERCHANT_PRIVATE_ACCOUNT_EXISTS, "payto_uri",
-                         parameter="payto_uri")
-    return {"h_wire": talercrypto.encode(row["h_wire"]), "salt": talercrypto.encode(row["salt"])}
+    if not outcome.ok:
+        fail(outcome.status, payto_uri, "payto_uri")
+    return {"h_wire": talercrypto.encode(outcome.h_wire),
+            "salt": talercrypto.encode(outcome.salt)}
 
 
 @bp.get("/private/accounts")
@@ -64,7 +79,7 @@ def private_get_accounts_h_wire(h_wire):
     """One bank account; never its credit-facade credentials."""
     row = get_db().run(accounts_db.lookup_account, g.instance["instance_serial"], _h_wire(h_wire))
     if row is None:
-        raise TalerError(ErrorCode.MERCHANT_GENERIC_ACCOUNT_UNKNOWN, h_wire)
+        fail(Status.UNKNOWN, h_wire)
     out = {"payto_uri": row["payto_uri"], "h_wire": talercrypto.encode(row["h_wire"]),
            "salt": talercrypto.encode(row["salt"]), "active": row["active"]}
     out.update({k: row[k] for k in ("credit_facade_url", "extra_wire_subject_metadata")
@@ -78,9 +93,10 @@ def private_get_accounts_h_wire(h_wire):
                   ErrorCode.MERCHANT_GENERIC_ACCOUNT_UNKNOWN))
 def private_patch_accounts_h_wire(h_wire, body):
     """Change an account's credit facade or wire-subject metadata; absent fields stay."""
-    if not get_db().run(accounts_db.update_account, g.instance["instance_serial"],
-                        _h_wire(h_wire), body):
-        raise TalerError(ErrorCode.MERCHANT_GENERIC_ACCOUNT_UNKNOWN, h_wire)
+    outcome = get_db().run(accounts_db.update_account, g.instance["instance_serial"],
+                           _h_wire(h_wire), body)
+    if not outcome.ok:
+        fail(outcome.status, h_wire)
 
 
 @bp.delete("/private/accounts/<h_wire>")
@@ -89,6 +105,7 @@ def private_patch_accounts_h_wire(h_wire, body):
                   ErrorCode.MERCHANT_PRIVATE_ACCOUNT_DELETE_UNKNOWN_ACCOUNT))
 def private_delete_accounts_h_wire(h_wire):
     """Delete an account: no new contract names it (it stays, inactive, for old ones)."""
-    if not get_db().run(accounts_db.deactivate_account, g.instance["instance_serial"],
-                        _h_wire(h_wire)):
-        raise TalerError(ErrorCode.MERCHANT_PRIVATE_ACCOUNT_DELETE_UNKNOWN_ACCOUNT, h_wire)
+    outcome = get_db().run(accounts_db.delete_account, g.instance["instance_serial"],
+                           _h_wire(h_wire))
+    if not outcome.ok:
+        fail(outcome.status, h_wire, errors=_DELETE_ERRORS)

@@ -2,6 +2,7 @@
 from flask import Blueprint, g
 
 from ..backenddb import categories as categories_db
+from ..backenddb.outcome import Status
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
 from ..schemas.categories import (CategoryCreatedSchema, CategoryCreateSchema,
@@ -19,8 +20,13 @@ def category_serial(text: str) -> int:
     return path_serial(text, "category_id")
 
 
-def unknown(category_id):
-    raise TalerError(E.MERCHANT_GENERIC_CATEGORY_UNKNOWN, str(category_id))
+#: How a category operation's status maps onto an error.
+_ERRORS = {Status.UNKNOWN: E.MERCHANT_GENERIC_CATEGORY_UNKNOWN}
+
+
+def fail(status: Status, category_id):
+    """Raise the Taler error of a failed category operation."""
+    raise TalerError(_ERRORS[status], str(category_id))
 
 
 @bp.get("/private/categories")
@@ -36,9 +42,9 @@ def private_get_categories():
           response=CategoryCreatedSchema)
 def private_post_categories(body):
     """Create a category and return its id."""
-    category_id = get_db().run(categories_db.insert_category, g.instance["instance_serial"],
-                               body["name"], body.get("name_i18n", {}))
-    return {"category_id": category_id}
+    outcome = get_db().run(categories_db.insert_category, g.instance["instance_serial"],
+                           body["name"], body.get("name_i18n", {}))
+    return {"category_id": outcome.serial}
 
 
 @bp.get("/private/categories/<category_id>")
@@ -49,7 +55,7 @@ def private_get_categories_id(category_id):
     row = get_db().run(categories_db.lookup_category, g.instance["instance_serial"],
                        category_serial(category_id))
     if row is None:
-        unknown(category_id)
+        fail(Status.UNKNOWN, category_id)
     return {"name": row["name"], "name_i18n": row["name_i18n"],
             "products": [{"product_id": p} for p in row["products"]]}
 
@@ -59,9 +65,10 @@ def private_get_categories_id(category_id):
           errors=(E.MERCHANT_GENERIC_CATEGORY_UNKNOWN,))
 def private_patch_categories_id(category_id, body):
     """Rename a category or change its translations; absent fields stay."""
-    if not get_db().run(categories_db.update_category, g.instance["instance_serial"],
-                        category_serial(category_id), body):
-        unknown(category_id)
+    outcome = get_db().run(categories_db.update_category, g.instance["instance_serial"],
+                           category_serial(category_id), body)
+    if not outcome.ok:
+        fail(outcome.status, category_id)
 
 
 @bp.delete("/private/categories/<category_id>")
@@ -69,6 +76,7 @@ def private_patch_categories_id(category_id, body):
           errors=(E.MERCHANT_GENERIC_CATEGORY_UNKNOWN,))
 def private_delete_categories_id(category_id):
     """Delete a category; its products stay, without it."""
-    if not get_db().run(categories_db.delete_category, g.instance["instance_serial"],
-                        category_serial(category_id)):
-        unknown(category_id)
+    outcome = get_db().run(categories_db.delete_category, g.instance["instance_serial"],
+                           category_serial(category_id))
+    if not outcome.ok:
+        fail(outcome.status, category_id)

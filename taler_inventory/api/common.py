@@ -22,6 +22,7 @@ from marshmallow import ValidationError
 
 from .. import auth, ids
 from ..backenddb import instances as instances_db
+from ..backenddb.outcome import Status
 from ..db import get_db
 from ..errors import ErrorCode, TalerError, malformed, parameter_error
 from ..exactjson import JsonNumber
@@ -217,13 +218,13 @@ def credentials(permission: str) -> Credentials:
     return Credentials(instance_id(), token_hash, auth.scopes_granting(permission), permission)
 
 
-def check_authorized(status: str, creds: Credentials):
+def check_authorized(status: Status, creds: Credentials):
     """Raise the error of a failed in-operation authorization (see ``authorize``)."""
-    if status == "unknown_instance":
+    if status is Status.UNKNOWN_INSTANCE:
         raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, creds.instance_id)
-    if status == "unauthorized":
+    if status is Status.UNAUTHORIZED:
         raise TalerError(ErrorCode.MERCHANT_GENERIC_UNAUTHORIZED)
-    if status == "forbidden":
+    if status is Status.FORBIDDEN:
         raise TalerError(ErrorCode.GENERIC_TOKEN_PERMISSION_INSUFFICIENT, creds.permission)
 
 

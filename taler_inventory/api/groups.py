@@ -2,7 +2,7 @@
 from flask import Blueprint, g
 
 from ..backenddb import groups as groups_db
-from ..backenddb.groups import Status
+from ..backenddb.outcome import Status
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
 from ..schemas.common import NewestFirstPageQuerySchema
@@ -38,10 +38,10 @@ def private_get_groups(args):
           errors=(E.MERCHANT_PRIVATE_PRODUCT_GROUP_CONFLICTING_NAME,))
 def private_post_groups(body):
     """Create a group and return its id."""
-    status, serial = get_db().run(groups_db.insert_group, g.instance["instance_serial"], body)
-    if status is not Status.OK:
-        fail(status, body["group_name"])
-    return {"group_serial_id": serial}
+    outcome = get_db().run(groups_db.insert_group, g.instance["instance_serial"], body)
+    if not outcome.ok:
+        fail(outcome.status, body["group_name"])
+    return {"group_serial_id": outcome.serial}
 
 
 @bp.patch("/private/groups/<group_id>")
@@ -50,10 +50,11 @@ def private_post_groups(body):
                   E.MERCHANT_PRIVATE_PRODUCT_GROUP_CONFLICTING_NAME))
 def private_patch_groups_id(group_id, body):
     """Rename a group or change its description."""
-    status = get_db().run(groups_db.update_group, g.instance["instance_serial"],
+    outcome = get_db().run(groups_db.update_group, g.instance["instance_serial"],
                           path_serial(group_id, "group_id"), body)
-    if status is not Status.OK:
-        fail(status, body["group_name"] if status is Status.NAME_TAKEN else group_id)
+    if not outcome.ok:
+        fail(outcome.status,
+             body["group_name"] if outcome.status is Status.NAME_TAKEN else group_id)
 
 
 @bp.delete("/private/groups/<group_id>")
@@ -61,7 +62,7 @@ def private_patch_groups_id(group_id, body):
           errors=(E.MERCHANT_GENERIC_PRODUCT_GROUP_UNKNOWN,))
 def private_delete_groups_id(group_id):
     """Delete a group; its products stay, in no group."""
-    status = get_db().run(groups_db.delete_group, g.instance["instance_serial"],
+    outcome = get_db().run(groups_db.delete_group, g.instance["instance_serial"],
                           path_serial(group_id, "group_id"))
-    if status is not Status.OK:
-        fail(status, group_id)
+    if not outcome.ok:
+        fail(outcome.status, group_id)

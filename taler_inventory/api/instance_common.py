@@ -4,6 +4,7 @@ from flask import current_app
 
 from .. import talercrypto
 from ..backenddb import instances as instances_db
+from ..backenddb.outcome import Status
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
 from ..schemas.instances import EXTRA_FIELDS
@@ -22,6 +23,15 @@ NEW_INSTANCE_DEFAULTS = {
 }
 #: Our own default (an extension): how long a cart lock may live at most.
 DEFAULT_MAX_LOCK_DURATION = DAY
+
+#: How an instance operation's status maps onto an error.
+_ERRORS = {Status.UNKNOWN: ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN}
+
+
+def fail(status: Status, instance_id: str):
+    """Raise the Taler error of a failed instance operation."""
+    raise TalerError(_ERRORS[status], instance_id)
+
 
 _SHOWN_COLUMNS = ("default_pay_delay", "default_refund_delay", "default_wire_transfer_delay",
                   "default_wire_transfer_rounding_interval", "max_lock_duration",
@@ -60,8 +70,9 @@ def reconfigure(instance_id: str, body: dict):
     settings = extra_settings(body)
     if settings:
         changes["settings"] = settings
-    if not get_db().run(instances_db.update_instance, instance_id, changes):
-        raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, instance_id)
+    outcome = get_db().run(instances_db.update_instance, instance_id, changes)
+    if not outcome.ok:
+        fail(outcome.status, instance_id)
 
 
 def passwords():
@@ -75,14 +86,16 @@ def password_hash(auth: dict) -> str:
 
 def change_auth(instance_id: str, auth: dict):
     """New credentials (password, or ``external``); every token stops working."""
-    if not get_db().run(instances_db.set_auth, instance_id, password_hash(auth),
-                        auth_method=auth["method"]):
-        raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, instance_id)
+    outcome = get_db().run(instances_db.set_auth, instance_id, password_hash(auth),
+                           auth_method=auth["method"])
+    if not outcome.ok:
+        fail(outcome.status, instance_id)
 
 
 def delete(instance_id: str, *, purge: bool):
     """Disable an instance (its private key is erased), or purge it and its data."""
     if instance_id == ADMIN_INSTANCE:
         raise TalerError(ErrorCode.INVENTORY_ADMIN_INSTANCE_PROTECTED, instance_id)
-    if not get_db().run(instances_db.delete_instance, instance_id, purge=purge):
-        raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, instance_id)
+    outcome = get_db().run(instances_db.delete_instance, instance_id, purge=purge)
+    if not outcome.ok:
+        fail(outcome.status, instance_id)

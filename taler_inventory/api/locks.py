@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, g
 from .. import metrics
 from .. import quantity as q
 from ..backenddb import locks as locks_db
+from ..backenddb.outcome import Status
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
 from ..groupcommit import GroupCommit
@@ -13,6 +14,32 @@ from ..timeutil import FOREVER, now_us, timestamp_to_wire
 from .common import authenticate, check_authorized, endpoint
 
 bp = Blueprint("locks", __name__)
+
+E = ErrorCode
+
+#: How a lock's status maps onto an error (INSUFFICIENT: :func:`out_of_stock`).
+_ERRORS = {
+    Status.UNKNOWN: E.MERCHANT_GENERIC_PRODUCT_UNKNOWN,
+    Status.PRECISION: E.GENERIC_PARAMETER_MALFORMED,
+    Status.BELOW_MINIMUM: E.GENERIC_PARAMETER_MALFORMED,
+    Status.TOO_MANY_LOCKS: E.INVENTORY_TOO_MANY_LOCKS,
+}
+#: Releasing a cart: the unknown one is the cart.
+_RELEASE_ERRORS = {Status.UNKNOWN: E.INVENTORY_LOCK_UUID_UNKNOWN}
+
+#: Refusals of the quantity name the field, with a hint of their own.
+_QUANTITY_HINTS = {
+    Status.PRECISION: "The quantity has more fraction digits than the product allows.",
+    Status.BELOW_MINIMUM: "The quantity is below the product's unit_minimum_quantity.",
+}
+
+
+def fail(status: Status, detail: str | None = None, errors=_ERRORS):
+    """Raise the Taler error of a refused lock or release."""
+    if status in _QUANTITY_HINTS:
+        raise TalerError(errors[status], "unit_quantity", hint=_QUANTITY_HINTS[status],
+                         parameter="unit_quantity")
+    raise TalerError(errors[status], detail)
 
 
 def out_of_stock(product_id: str, requested, available, *, restock=None, next_expiration=None):
@@ -48,25 +75,15 @@ def private_post_products_id_lock(product_id, body, credentials):
         (credentials.instance_id, product_id, credentials.scopes),
         locks_db.LockRequest(credentials.token_hash, body["lock_uuid"], body["quantity"],
                              body["duration"]))
-    if outcome.status in ("ok", "replaced"):
+    if outcome.ok:
         metrics.lock_outcome("released" if body["quantity"] == 0
-                             else "replaced" if outcome.status == "replaced" else "taken")
+                             else "replaced" if outcome.status is Status.REPLACED else "taken")
         return None
     check_authorized(outcome.status, credentials)
-    if outcome.status == "unknown_product":
-        raise TalerError(ErrorCode.MERCHANT_GENERIC_PRODUCT_UNKNOWN, product_id)
-    if outcome.status == "precision":
-        raise TalerError(ErrorCode.GENERIC_PARAMETER_MALFORMED, "unit_quantity",
-                         hint="The quantity has more fraction digits than the product allows.",
-                         parameter="unit_quantity")
-    if outcome.status == "below_minimum":
-        raise TalerError(ErrorCode.GENERIC_PARAMETER_MALFORMED, "unit_quantity",
-                         hint="The quantity is below the product's unit_minimum_quantity.",
-                         parameter="unit_quantity")
-    if outcome.status == "too_many_locks":
-        raise TalerError(ErrorCode.INVENTORY_TOO_MANY_LOCKS)
-    raise out_of_stock(product_id, body["quantity"], outcome.available,
-                       restock=outcome.restock, next_expiration=outcome.next_expiration)
+    if outcome.status is Status.INSUFFICIENT:
+        raise out_of_stock(product_id, body["quantity"], outcome.available,
+                           restock=outcome.restock, next_expiration=outcome.next_expiration)
+    fail(outcome.status, product_id if outcome.status is Status.UNKNOWN else None)
 
 
 def lock_batches() -> GroupCommit:
@@ -106,7 +123,7 @@ def private_get_locks(args):
                         product_id=args.get("product_id"), limit=args["limit"],
                         offset=args.get("offset"))
     return {"locks": [{
-        "lock_serial": r["hold_serial"], "lock_uuid": r["lock_uuid"],
+        "lock_serial": r["lock_serial"], "lock_uuid": r["lock_uuid"],
         "product_id": r["product_id"], "unit_quantity": q.format(r["quantity"]),
         "quantity": q.legacy(r["quantity"]), "expiration": r["expiration"],
         "remaining": FOREVER if r["expiration"] >= FOREVER else r["expiration"] - now}
@@ -122,8 +139,8 @@ def private_delete_locks_uuid(lock_uuid):
     if LOCK_UUID.regex.match(lock_uuid) is None:
         raise TalerError(ErrorCode.GENERIC_PARAMETER_MALFORMED, "lock_uuid",
                          parameter="lock_uuid")
-    live = get_db().run(locks_db.release_cart, instance_serial=g.instance["instance_serial"],
-                        lock_uuid=lock_uuid, now=now_us())
-    if live == 0:
-        raise TalerError(ErrorCode.INVENTORY_LOCK_UUID_UNKNOWN, lock_uuid)
-    metrics.lock_outcome("released", live)
+    outcome = get_db().run(locks_db.release_cart, instance_serial=g.instance["instance_serial"],
+                           lock_uuid=lock_uuid, now=now_us())
+    if not outcome.ok:
+        fail(outcome.status, lock_uuid, _RELEASE_ERRORS)
+    metrics.lock_outcome("released", outcome.live)

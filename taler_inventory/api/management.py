@@ -44,11 +44,11 @@ def management_post_instances(body):
         # of that id could never be reached.  The id is taken, by the admin.
         raise TalerError(ErrorCode.MERCHANT_PRIVATE_POST_INSTANCES_ALREADY_EXISTS, body["id"],
                          hint='"default" is another name of the admin instance.')
-    created = get_db().run(
+    outcome = get_db().run(
         instances_db.insert_instance, instance_id=body["id"],
         password_hash=password_hash(body["auth"]), auth_method=body["auth"]["method"],
         settings=extra_settings(body), **creation_columns(body))
-    if created:
+    if outcome.ok:
         return None
     row = get_db().run(instances_db.lookup_instance, body["id"])
     if row is not None and row["deleted"]:

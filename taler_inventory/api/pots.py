@@ -2,7 +2,7 @@
 from flask import Blueprint, g
 
 from ..backenddb import pots as pots_db
-from ..backenddb.pots import Status
+from ..backenddb.outcome import Status
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
 from ..schemas.common import NewestFirstPageQuerySchema
@@ -43,10 +43,10 @@ def private_get_pots(args):
           errors=(E.MERCHANT_PRIVATE_MONEY_POT_CONFLICTING_NAME,))
 def private_post_pots(body):
     """Create an empty pot and return its id."""
-    status, serial = get_db().run(pots_db.insert_pot, g.instance["instance_serial"], body)
-    if status is not Status.OK:
-        fail(status, body["pot_name"])
-    return {"pot_serial_id": serial}
+    outcome = get_db().run(pots_db.insert_pot, g.instance["instance_serial"], body)
+    if not outcome.ok:
+        fail(outcome.status, body["pot_name"])
+    return {"pot_serial_id": outcome.serial}
 
 
 @bp.get("/private/pots/<pot_id>")
@@ -67,17 +67,18 @@ def private_get_pots_id(pot_id):
                   E.MERCHANT_PRIVATE_MONEY_POT_CONFLICTING_TOTAL))
 def private_patch_pots_id(pot_id, body):
     """Rename a pot, change its description, reset its totals if they are as expected."""
-    status = get_db().run(pots_db.update_pot, g.instance["instance_serial"],
+    outcome = get_db().run(pots_db.update_pot, g.instance["instance_serial"],
                           pot_serial(pot_id), body)
-    if status is not Status.OK:
-        fail(status, body["pot_name"] if status is Status.NAME_TAKEN else pot_id)
+    if not outcome.ok:
+        fail(outcome.status,
+             body["pot_name"] if outcome.status is Status.NAME_TAKEN else pot_id)
 
 
 @bp.delete("/private/pots/<pot_id>")
 @endpoint(permission="pots-write", status=204, errors=(E.MERCHANT_GENERIC_MONEY_POT_UNKNOWN,))
 def private_delete_pots_id(pot_id):
     """Delete a pot; products that named it have no pot any more."""
-    status = get_db().run(pots_db.delete_pot, g.instance["instance_serial"],
+    outcome = get_db().run(pots_db.delete_pot, g.instance["instance_serial"],
                           pot_serial(pot_id))
-    if status is not Status.OK:
-        fail(status, pot_id)
+    if not outcome.ok:
+        fail(outcome.status, pot_id)

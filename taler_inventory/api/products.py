@@ -2,7 +2,7 @@
 from flask import Blueprint, g
 
 from ..backenddb import products as products_db
-from ..backenddb.products import Status
+from ..backenddb.outcome import Status
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
 from ..schemas.products import (ProductAddDetailSchema, ProductDeleteQuerySchema,
@@ -35,13 +35,9 @@ _HINTS = {
     + " {field}: has more fraction digits than the product allows.",
 }
 
-#: Failures about a field of the request name it in ``parameter`` too.
-_NAMES_FIELD = (Status.CATEGORY_UNKNOWN, Status.GROUP_UNKNOWN, Status.POT_UNKNOWN,
-                Status.PRECISION)
-
-
 def fail(status: Status, detail: str, field: str | None = None):
-    """Raise the Taler error of a failed product operation; ``field`` names the culprit."""
+    """Raise the Taler error of a failed product operation; ``field`` names the culprit
+    (in ``parameter`` too)."""
     extra = {"parameter": field} if field is not None else {}
     hint = _HINTS.get(status)
     raise TalerError(_ERRORS[status], field or detail,
@@ -68,9 +64,9 @@ def private_post_products(body):
     stock = body["total_stock"]
     if stock is not None and body.get("total_sold", 0) + body.get("total_lost", 0) > stock:
         fail(Status.LOST_EXCEEDS_STOCK, body["product_id"], "unit_total_lost")
-    status, field = get_db().run(products_db.insert_product, instance_serial(), body, now_us())
-    if status not in (Status.CREATED, Status.OK):
-        fail(status, body["product_id"], field if status in _NAMES_FIELD else None)
+    outcome = get_db().run(products_db.insert_product, instance_serial(), body, now_us())
+    if not outcome.ok:
+        fail(outcome.status, body["product_id"], outcome.field)
 
 
 @bp.get("/private/products")
@@ -105,10 +101,10 @@ def private_get_products_id(product_id):
 def private_patch_products_id(product_id, body):
     """Change a product; absent fields stay, counters never decrease."""
     known_shape(product_id)
-    status, field = get_db().run(products_db.update_product, instance_serial(), product_id,
-                                 body, now_us())
-    if status is not Status.OK:
-        fail(status, product_id, field)
+    outcome = get_db().run(products_db.update_product, instance_serial(), product_id, body,
+                           now_us())
+    if not outcome.ok:
+        fail(outcome.status, product_id, outcome.field)
 
 
 @bp.delete("/private/products/<product_id>")
@@ -119,7 +115,7 @@ def private_delete_products_id(product_id, args):
     """Delete a product; while it is held only with ``?force=yes`` (any other value of
     ``force`` is the default, as in Taler)."""
     known_shape(product_id)
-    status = get_db().run(products_db.delete_product, instance_serial(), product_id,
-                          now_us(), force=args["force"] == "yes")
-    if status is not Status.OK:
-        fail(status, product_id)
+    outcome = get_db().run(products_db.delete_product, instance_serial(), product_id,
+                           now_us(), force=args["force"] == "yes")
+    if not outcome.ok:
+        fail(outcome.status, product_id)

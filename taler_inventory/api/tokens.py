@@ -9,6 +9,7 @@ from marshmallow import validate
 from .. import auth
 from ..backenddb import instances as instances_db
 from ..backenddb import tokens as tokens_db
+from ..backenddb.outcome import Status
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
 from ..schemas.common import PageQuerySchema, QueryInteger
@@ -19,6 +20,9 @@ from .common import authenticate, bearer_token, endpoint, instance_id, lookup_cr
 bp = Blueprint("tokens", __name__)
 
 DEFAULT_DURATION = 24 * 3600 * US_PER_S
+
+#: How a token operation's status maps onto an error.
+_ERRORS = {Status.UNKNOWN: ErrorCode.INVENTORY_TOKEN_UNKNOWN}
 
 
 class TokenListQuery(PageQuerySchema):
@@ -133,6 +137,7 @@ def private_get_tokens(args):
 @endpoint(permission="tokens-write", status=204, errors=(ErrorCode.INVENTORY_TOKEN_UNKNOWN,))
 def private_delete_tokens_serial(serial):
     """Revoke one access token of the instance by its serial."""
-    if not get_db().run(tokens_db.delete_token, g.instance["instance_serial"], serial,
-                        listed_only=True):
-        raise TalerError(ErrorCode.INVENTORY_TOKEN_UNKNOWN, str(serial))
+    outcome = get_db().run(tokens_db.delete_token, g.instance["instance_serial"], serial,
+                           listed_only=True)
+    if not outcome.ok:
+        raise TalerError(_ERRORS[outcome.status], str(serial))

@@ -2,7 +2,7 @@
 from flask import Blueprint, g
 
 from ..backenddb import units as units_db
-from ..backenddb.units import Status
+from ..backenddb.outcome import Status
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
 from ..schemas.units import (MerchantUnitSchema, UnitAddRequestSchema, UnitListResponseSchema,
@@ -14,13 +14,19 @@ bp = Blueprint("units", __name__)
 E = ErrorCode
 
 
-def unknown(unit: str):
-    raise TalerError(E.MERCHANT_GENERIC_UNIT_UNKNOWN, unit[:128])
+#: How a unit operation's status maps onto an error.
+_ERRORS = {Status.UNKNOWN: E.MERCHANT_GENERIC_UNIT_UNKNOWN,
+           Status.BUILTIN: E.MERCHANT_GENERIC_UNIT_BUILTIN}
 
 
-def builtin(unit: str, field: str | None = None):
+def fail(status: Status, unit: str, field: str | None = None):
+    """Raise the Taler error of a failed unit operation; ``field`` names the culprit."""
     extra = {"parameter": field} if field else {}
-    raise TalerError(E.MERCHANT_GENERIC_UNIT_BUILTIN, field or unit[:128], **extra)
+    raise TalerError(_ERRORS[status], field or unit[:128], **extra)
+
+
+def unknown(unit: str):
+    fail(Status.UNKNOWN, unit)
 
 
 def known_shape(unit: str):
@@ -41,9 +47,9 @@ def private_get_units():
           errors=(E.MERCHANT_GENERIC_UNIT_BUILTIN,))
 def private_post_units(body):
     """Create a custom unit (an existing one is redefined and active again)."""
-    status = get_db().run(units_db.insert_unit, g.instance["instance_serial"], body)
-    if status is Status.BUILTIN:
-        builtin(body["unit"], "unit")
+    outcome = get_db().run(units_db.insert_unit, g.instance["instance_serial"], body)
+    if not outcome.ok:
+        fail(outcome.status, body["unit"], "unit")
 
 
 @bp.get("/private/units/<unit>")
@@ -64,12 +70,9 @@ def private_get_units_unit(unit):
 def private_patch_units_unit(unit, body):
     """Change a unit; of a built-in unit only fractions, precision and activity."""
     known_shape(unit)
-    status, field = get_db().run(units_db.update_unit, g.instance["instance_serial"], unit,
-                                 body)
-    if status is Status.UNKNOWN:
-        unknown(unit)
-    if status is Status.BUILTIN:
-        builtin(unit, field)
+    outcome = get_db().run(units_db.update_unit, g.instance["instance_serial"], unit, body)
+    if not outcome.ok:
+        fail(outcome.status, unit, outcome.field)
 
 
 @bp.delete("/private/units/<unit>")
@@ -78,8 +81,6 @@ def private_patch_units_unit(unit, body):
 def private_delete_units_unit(unit):
     """Delete a custom unit; built-in units stay."""
     known_shape(unit)
-    status = get_db().run(units_db.delete_unit, g.instance["instance_serial"], unit)
-    if status is Status.UNKNOWN:
-        unknown(unit)
-    if status is Status.BUILTIN:
-        builtin(unit)
+    outcome = get_db().run(units_db.delete_unit, g.instance["instance_serial"], unit)
+    if not outcome.ok:
+        fail(outcome.status, unit)

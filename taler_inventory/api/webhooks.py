@@ -3,7 +3,7 @@ a webhook's deliveries (``.../deliveries``, an extension)."""
 from flask import Blueprint, g
 
 from ..backenddb import webhooks as webhooks_db
-from ..backenddb.webhooks import Status
+from ..backenddb.outcome import Status
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
 from ..schemas.webhooks import (DeliveryListSchema, DeliveryQuerySchema, WebhookAddSchema,
@@ -16,8 +16,14 @@ bp = Blueprint("webhooks", __name__)
 E = ErrorCode
 
 
-def unknown(webhook_id):
-    raise TalerError(E.MERCHANT_GENERIC_WEBHOOK_UNKNOWN, webhook_id)
+#: How a webhook operation's status maps onto an error.
+_ERRORS = {Status.UNKNOWN: E.MERCHANT_GENERIC_WEBHOOK_UNKNOWN,
+           Status.CONFLICT: E.MERCHANT_PRIVATE_POST_WEBHOOKS_CONFLICT_WEBHOOK_EXISTS}
+
+
+def fail(status: Status, webhook_id: str):
+    """Raise the Taler error of a failed webhook operation."""
+    raise TalerError(_ERRORS[status], webhook_id)
 
 
 @bp.get("/private/webhooks")
@@ -33,10 +39,9 @@ def private_get_webhooks():
           errors=(E.MERCHANT_PRIVATE_POST_WEBHOOKS_CONFLICT_WEBHOOK_EXISTS,))
 def private_post_webhooks(body):
     """Create a webhook; the same id with the same details again changes nothing."""
-    status = get_db().run(webhooks_db.insert_webhook, g.instance["instance_serial"], body)
-    if status is Status.CONFLICT:
-        raise TalerError(E.MERCHANT_PRIVATE_POST_WEBHOOKS_CONFLICT_WEBHOOK_EXISTS,
-                         body["webhook_id"])
+    outcome = get_db().run(webhooks_db.insert_webhook, g.instance["instance_serial"], body)
+    if not outcome.ok:
+        fail(outcome.status, body["webhook_id"])
 
 
 @bp.get("/private/webhooks/<webhook_id>")
@@ -46,7 +51,7 @@ def private_get_webhooks_id(webhook_id):
     """Show a webhook."""
     row = get_db().run(webhooks_db.lookup_webhook, g.instance["instance_serial"], webhook_id)
     if row is None:
-        unknown(webhook_id)
+        fail(Status.UNKNOWN, webhook_id)
     return {k: v for k, v in row.items() if v is not None and k != "webhook_serial"}
 
 
@@ -55,9 +60,10 @@ def private_get_webhooks_id(webhook_id):
           errors=(E.MERCHANT_GENERIC_WEBHOOK_UNKNOWN,))
 def private_patch_webhooks_id(webhook_id, body):
     """Replace a webhook's details (templates not sent are removed)."""
-    if not get_db().run(webhooks_db.update_webhook, g.instance["instance_serial"],
-                        webhook_id, body):
-        unknown(webhook_id)
+    outcome = get_db().run(webhooks_db.update_webhook, g.instance["instance_serial"],
+                           webhook_id, body)
+    if not outcome.ok:
+        fail(outcome.status, webhook_id)
 
 
 @bp.delete("/private/webhooks/<webhook_id>")
@@ -65,9 +71,10 @@ def private_patch_webhooks_id(webhook_id, body):
           errors=(E.MERCHANT_GENERIC_WEBHOOK_UNKNOWN,))
 def private_delete_webhooks_id(webhook_id):
     """Delete a webhook; its events not delivered yet are dropped."""
-    if not get_db().run(webhooks_db.delete_webhook, g.instance["instance_serial"],
-                        webhook_id):
-        unknown(webhook_id)
+    outcome = get_db().run(webhooks_db.delete_webhook, g.instance["instance_serial"],
+                           webhook_id)
+    if not outcome.ok:
+        fail(outcome.status, webhook_id)
 
 
 @bp.get("/private/webhooks/<webhook_id>/deliveries")
@@ -78,7 +85,7 @@ def private_get_webhooks_id_deliveries(webhook_id, args):
     rows = get_db().run(webhooks_db.list_deliveries, g.instance["instance_serial"],
                         webhook_id, args["limit"], args.get("offset"))
     if rows is None:
-        unknown(webhook_id)
+        fail(Status.UNKNOWN, webhook_id)
     return {"deliveries": [_present(dict(row, attempts=[_present(a) for a in row["attempts"]]))
                            for row in rows]}
 

@@ -1,5 +1,9 @@
 """Database operations on the bank accounts of an instance."""
+from dataclasses import dataclass
+
 from psycopg.types.json import Jsonb
+
+from .outcome import Outcome, Status
 
 _DETAIL = """payto_uri, h_wire, salt, credit_facade_url, extra_wire_subject_metadata, active"""
 #: What ``PATCH`` may change, and what must agree for a repeated ``POST``.
@@ -14,13 +18,20 @@ def _jsonb(changes: dict) -> dict:
     return out
 
 
-def add_account(conn, instance_serial: int, *, payto_uri: str, salt: bytes, h_wire: bytes,
-                details: dict):
+@dataclass(frozen=True)
+class AccountOutcome(Outcome):
+    """An account added: the salt and hash it has (an existing account keeps its own)."""
+
+    salt: bytes | None = None
+    h_wire: bytes | None = None
+
+
+def insert_account(conn, instance_serial: int, *, payto_uri: str, salt: bytes, h_wire: bytes,
+                   details: dict) -> AccountOutcome:
     """Add an account, or find the same one again.
 
-    Returns (status, row): ``created``, ``same`` (active with the same details),
-    ``reactivated`` (was deleted; now active with these details, its salt and hash
-    kept) or ``conflict`` (active with other details); ``row`` has ``salt``, ``h_wire``.
+    CREATED, OK (active with the same details), REACTIVATED (was deleted; now active
+    with these details, its salt and hash kept) or CONFLICT (active with other details).
     """
     values = {k: details.get(k) for k in FACADE_FIELDS}
     with conn.transaction():
@@ -34,14 +45,15 @@ def add_account(conn, instance_serial: int, *, payto_uri: str, salt: bytes, h_wi
             dict(_jsonb(values), i=instance_serial, payto=payto_uri, salt=salt,
                  h=h_wire)).fetchone()
         if row is not None:
-            return "created", row
+            return AccountOutcome(Status.CREATED, salt=row["salt"], h_wire=row["h_wire"])
         row = conn.execute(
             f"""SELECT {_DETAIL}, credit_facade_credentials FROM instance_accounts
                  WHERE instance_serial = %s AND payto_uri = %s FOR UPDATE""",
             (instance_serial, payto_uri)).fetchone()
         if row["active"]:
             same = all(row[k] == values[k] for k in FACADE_FIELDS)
-            return ("same" if same else "conflict"), row
+            return AccountOutcome(Status.OK if same else Status.CONFLICT, salt=row["salt"],
+                                  h_wire=row["h_wire"])
         conn.execute(
             """UPDATE instance_accounts SET active = TRUE,
                    credit_facade_url = %(credit_facade_url)s,
@@ -49,7 +61,7 @@ def add_account(conn, instance_serial: int, *, payto_uri: str, salt: bytes, h_wi
                    extra_wire_subject_metadata = %(extra_wire_subject_metadata)s
              WHERE instance_serial = %(i)s AND payto_uri = %(payto)s""",
             dict(_jsonb(values), i=instance_serial, payto=payto_uri))
-        return "reactivated", row
+        return AccountOutcome(Status.REACTIVATED, salt=row["salt"], h_wire=row["h_wire"])
 
 
 def list_accounts(conn, instance_serial: int):
@@ -67,23 +79,24 @@ def lookup_account(conn, instance_serial: int, h_wire: bytes):
         (instance_serial, h_wire)).fetchone()
 
 
-def update_account(conn, instance_serial: int, h_wire: bytes, changes: dict) -> bool:
-    """Change the credit-facade details of an account; False if unknown."""
+def update_account(conn, instance_serial: int, h_wire: bytes, changes: dict) -> Outcome:
+    """Change the credit-facade details of an account."""
     if not changes:
-        return lookup_account(conn, instance_serial, h_wire) is not None
+        found = lookup_account(conn, instance_serial, h_wire) is not None
+        return Outcome(Status.OK if found else Status.UNKNOWN)
     assignments = ", ".join(f"{k} = %({k})s" for k in changes)
     row = conn.execute(
         f"""UPDATE instance_accounts SET {assignments}
              WHERE instance_serial = %(i)s AND h_wire = %(h)s RETURNING 1""",
         dict(_jsonb(changes), i=instance_serial, h=h_wire)).fetchone()
-    return row is not None
+    return Outcome(Status.OK if row is not None else Status.UNKNOWN)
 
 
-def deactivate_account(conn, instance_serial: int, h_wire: bytes) -> bool:
-    """Delete an account: it stays, inactive, as contracts name its hash; False if no
-    active account has this hash."""
+def delete_account(conn, instance_serial: int, h_wire: bytes) -> Outcome:
+    """Delete an account: it stays, inactive, as contracts name its hash (UNKNOWN if no
+    active account has this hash)."""
     row = conn.execute(
         """UPDATE instance_accounts SET active = FALSE
             WHERE instance_serial = %s AND h_wire = %s AND active RETURNING 1""",
         (instance_serial, h_wire)).fetchone()
-    return row is not None
+    return Outcome(Status.OK if row is not None else Status.UNKNOWN)

@@ -1,13 +1,15 @@
 """Database operations on product categories."""
 from psycopg.types.json import Jsonb
 
+from .outcome import Outcome, SerialOutcome, Status
 
-def insert_category(conn, instance_serial: int, name: str, name_i18n: dict) -> int:
-    """Create a category and return its id (the category serial)."""
-    return conn.execute(
+
+def insert_category(conn, instance_serial: int, name: str, name_i18n: dict) -> SerialOutcome:
+    """Create a category; its serial is its id."""
+    row = conn.execute(
         """INSERT INTO categories (instance_serial, name, name_i18n) VALUES (%s, %s, %s)
-           RETURNING category_serial""",
-        (instance_serial, name, Jsonb(name_i18n))).fetchone()["category_serial"]
+           RETURNING category_serial""", (instance_serial, name, Jsonb(name_i18n))).fetchone()
+    return SerialOutcome(Status.CREATED, serial=row["category_serial"])
 
 
 def list_categories(conn, instance_serial: int):
@@ -33,8 +35,8 @@ def lookup_category(conn, instance_serial: int, category_id: int):
         (instance_serial, category_id)).fetchone()
 
 
-def update_category(conn, instance_serial: int, category_id: int, changes: dict) -> bool:
-    """Change a category's name and translations; False if it is unknown."""
+def update_category(conn, instance_serial: int, category_id: int, changes: dict) -> Outcome:
+    """Change a category's name and translations."""
     row = conn.execute(
         """UPDATE categories
               SET name = COALESCE(%(name)s, name),
@@ -44,12 +46,12 @@ def update_category(conn, instance_serial: int, category_id: int, changes: dict)
         {"name": changes.get("name"),
          "name_i18n": Jsonb(changes["name_i18n"]) if "name_i18n" in changes else None,
          "instance": instance_serial, "id": category_id}).fetchone()
-    return row is not None
+    return Outcome(Status.OK if row is not None else Status.UNKNOWN)
 
 
-def delete_category(conn, instance_serial: int, category_id: int) -> bool:
-    """Delete a category (its products stay); False if it is unknown."""
+def delete_category(conn, instance_serial: int, category_id: int) -> Outcome:
+    """Delete a category (its products stay)."""
     row = conn.execute(
         "DELETE FROM categories WHERE instance_serial = %s AND category_serial = %s RETURNING 1",
         (instance_serial, category_id)).fetchone()
-    return row is not None
+    return Outcome(Status.OK if row is not None else Status.UNKNOWN)

@@ -2,6 +2,7 @@
 from psycopg.types.json import Jsonb
 
 from .. import talercrypto
+from .outcome import Outcome, Status
 
 #: Every column a view may see.  Never ``merchant_priv``: only :func:`private_key`
 #: reads it, for the one operation that signs.
@@ -54,8 +55,9 @@ def private_key(conn, instance_serial: int) -> bytes | None:
 
 
 def insert_instance(conn, *, instance_id, password_hash, settings, auth_method="token",
-                    **columns) -> bool:
-    """Insert an instance with a fresh key pair; False if the id exists already.
+                    **columns) -> Outcome:
+    """Insert an instance with a fresh key pair: CREATED, or CONFLICT if the id exists
+    already (whether with the same settings is the caller's to tell).
 
     ``columns`` are the :data:`SETTING_COLUMNS` (``name`` required; the others fall
     back to the column defaults).
@@ -71,15 +73,15 @@ def insert_instance(conn, *, instance_id, password_hash, settings, auth_method="
         f"""INSERT INTO instances ({names}) VALUES ({placeholders})
             ON CONFLICT (instance_id) DO NOTHING RETURNING instance_serial""",
         values).fetchone()
-    return row is not None
+    return Outcome(Status.CREATED if row is not None else Status.CONFLICT)
 
 
 def set_auth(conn, instance_id: str, password_hash: str, *, auth_method: str = "token",
              create_name: str | None = None, default_pay_delay: int = 0,
-             max_lock_duration: int = 0) -> bool:
+             max_lock_duration: int = 0) -> Outcome:
     """Set an instance's credentials and revoke its tokens; create it if ``create_name``.
 
-    Returns True if the instance exists afterwards.
+    OK, CREATED (by ``create_name``) or UNKNOWN.
     """
     with conn.transaction():
         row = conn.execute(
@@ -88,17 +90,17 @@ def set_auth(conn, instance_id: str, password_hash: str, *, auth_method: str = "
             (password_hash, auth_method, instance_id)).fetchone()
         if row is None:
             if create_name is None:
-                return False
+                return Outcome(Status.UNKNOWN)
             insert_instance(conn, instance_id=instance_id, name=create_name,
                             password_hash=password_hash, auth_method=auth_method,
                             default_pay_delay=default_pay_delay,
                             max_lock_duration=max_lock_duration, settings={})
-            return True
+            return Outcome(Status.CREATED)
         conn.execute("DELETE FROM tokens WHERE instance_serial = %s", (row["instance_serial"],))
-        return True
+        return Outcome(Status.OK)
 
 
-def set_password(conn, instance_id: str, password_hash: str, **kwargs) -> bool:
+def set_password(conn, instance_id: str, password_hash: str, **kwargs) -> Outcome:
     """The ``token`` method with a new password (see :func:`set_auth`)."""
     return set_auth(conn, instance_id, password_hash, **kwargs)
 
@@ -114,7 +116,7 @@ def list_instances(conn):
               FROM instances ORDER BY instance_serial""").fetchall()
 
 
-def update_instance(conn, instance_id: str, changes: dict) -> bool:
+def update_instance(conn, instance_id: str, changes: dict) -> Outcome:
     """Apply column changes (and merge ``settings``) to a live instance."""
     columns = {k: v for k, v in changes.items() if k != "settings"}
     settings = changes.get("settings") or {}
@@ -122,7 +124,7 @@ def update_instance(conn, instance_id: str, changes: dict) -> bool:
         row = conn.execute("SELECT instance_serial FROM instances"
                            " WHERE instance_id = %s AND NOT deleted", (instance_id,)).fetchone()
         if row is None:
-            return False
+            return Outcome(Status.UNKNOWN)
         if "max_active_locks" in columns:
             # Same order as the lock operations: advisory lock first, rows after.
             conn.execute("SELECT pg_advisory_xact_lock(%s)",
@@ -138,7 +140,7 @@ def update_instance(conn, instance_id: str, changes: dict) -> bool:
         if "max_active_locks" in columns and columns["max_active_locks"] is not None \
                 and row["max_active_locks"] is None:
             recount_active_locks(conn, row["instance_serial"])
-        return True
+        return Outcome(Status.OK)
 
 
 def recount_active_locks(conn, instance_serial: int):
@@ -159,22 +161,22 @@ def instance_lock_key(instance_serial: int) -> int:
     return (0x6c6f636b << 32) | (instance_serial & 0xFFFFFFFF)
 
 
-def delete_instance(conn, instance_id: str, *, purge: bool) -> bool:
+def delete_instance(conn, instance_id: str, *, purge: bool) -> Outcome:
     """Disable an instance (tokens revoked, private key erased, data kept) or purge it
     with its data."""
     with conn.transaction():
         if purge:
             row = conn.execute("DELETE FROM instances WHERE instance_id = %s RETURNING 1",
                                (instance_id,)).fetchone()
-            return row is not None
+            return Outcome(Status.OK if row is not None else Status.UNKNOWN)
         row = conn.execute(
             "UPDATE instances SET deleted = TRUE, merchant_priv = NULL"
             " WHERE instance_id = %s AND NOT deleted RETURNING instance_serial",
             (instance_id,)).fetchone()
         if row is None:
-            return False
+            return Outcome(Status.UNKNOWN)
         conn.execute("DELETE FROM tokens WHERE instance_serial = %s", (row["instance_serial"],))
-        return True
+        return Outcome(Status.OK)
 
 
 def add_missing_keys(conn) -> int:

@@ -1,15 +1,18 @@
-"""Database operations on cart locks (one stored-procedure call each)."""
+"""Database operations on cart locks (one stored-procedure call each, named after it)."""
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
+from .outcome import Outcome, Status
 
 
 @dataclass(frozen=True)
-class LockOutcome:
-    status: str  # ok, replaced, unknown_product, precision, below_minimum, insufficient,
-    #              too_many_locks
+class LockOutcome(Outcome):
+    """A lock request's outcome: OK, REPLACED, UNKNOWN (product), PRECISION,
+    BELOW_MINIMUM, INSUFFICIENT (with what is available), TOO_MANY_LOCKS, or one of
+    SQL ``authorize``'s (UNKNOWN_INSTANCE, UNAUTHORIZED, FORBIDDEN)."""
+
     available: Decimal | None = None
     next_expiration: int | None = None
     restock: int | None = None
@@ -32,27 +35,34 @@ def lock_products(conn, *, instance_id, product_id, scopes, now,
     """Authorize and apply lock requests on one product, in order, in one transaction.
 
     One round trip whatever the number of requests; their ``lock_uuid`` must be
-    distinct.  Besides the lock statuses, a status may be one of
-    :func:`authorize`'s: unknown_instance, unauthorized, forbidden.
+    distinct.  A batch of one is :func:`lock_product`, without arrays.
     """
     if len(requests) == 1:
-        # The common case without arrays, which cost the client more to send.
-        r = requests[0]
-        row = conn.execute(_LOCK_PRODUCT, (instance_id, product_id, " ".join(scopes), now,
-                                           r.token_hash, r.lock_uuid, r.quantity,
-                                           r.duration)).fetchone()
-        return [LockOutcome(row["out_status"], row["out_available"],
-                            row["out_next_expiration"], row["out_restock"],
-                            row["out_reclaimed"] or 0)]
+        return [lock_product(conn, instance_id=instance_id, product_id=product_id,
+                             scopes=scopes, now=now, request=requests[0])]
     params = (instance_id, product_id, list(scopes), now,
               [r.token_hash for r in requests], [r.lock_uuid for r in requests],
               [r.quantity for r in requests], [r.duration for r in requests])
     row = conn.execute(_LOCK_PRODUCTS, params).fetchone()
     restock, reclaimed = row["out_restock"], row["out_reclaimed"] or 0
-    return [LockOutcome(status, available, next_expiration, restock, reclaimed)
+    return [LockOutcome(Status(status), None, available, next_expiration, restock, reclaimed)
             for status, available, next_expiration in zip(
                 row["out_statuses"], row["out_available"], row["out_next_expirations"],
                 strict=True)]
+
+
+def lock_product(conn, *, instance_id, product_id, scopes, now,
+                 request: LockRequest) -> LockOutcome:
+    """:func:`lock_products` for one request: the common case, whose plain parameters
+    cost the client less to send than arrays, and whose new lock that fits takes a
+    short way in SQL."""
+    r = request
+    row = conn.execute(_LOCK_PRODUCT, (instance_id, product_id, " ".join(scopes), now,
+                                       r.token_hash, r.lock_uuid, r.quantity,
+                                       r.duration)).fetchone()
+    return LockOutcome(Status(row["out_status"]), None, row["out_available"],
+                       row["out_next_expiration"], row["out_restock"],
+                       row["out_reclaimed"] or 0)
 
 
 _LOCK_PRODUCT = ("SELECT out_status, out_available, out_next_expiration, out_restock,"
@@ -64,11 +74,19 @@ _LOCK_PRODUCTS = ("SELECT out_statuses, out_available, out_next_expirations, out
                   " %s::numeric[], %s::int8[])")
 
 
-def release_cart(conn, *, instance_serial, lock_uuid, now) -> int:
-    """Release every lock of a cart; return how many of them were still live."""
-    row = conn.execute("SELECT out_live FROM release_cart(%s, %s, %s)",
-                       (instance_serial, lock_uuid, now)).fetchone()
-    return row["out_live"]
+@dataclass(frozen=True)
+class ReleaseOutcome(Outcome):
+    """A cart released: OK, or UNKNOWN when none of its locks still held stock."""
+
+    #: How many of its locks still held stock.
+    live: int = 0
+
+
+def release_cart(conn, *, instance_serial, lock_uuid, now) -> ReleaseOutcome:
+    """Release every lock of a cart."""
+    live = conn.execute("SELECT out_live FROM release_cart(%s, %s, %s)",
+                        (instance_serial, lock_uuid, now)).fetchone()["out_live"]
+    return ReleaseOutcome(Status.OK if live else Status.UNKNOWN, live=live)
 
 
 def list_locks(conn, *, instance_serial, now, lock_uuid=None, product_id=None, limit=20,
@@ -89,7 +107,8 @@ def list_locks(conn, *, instance_serial, now, lock_uuid=None, product_id=None, l
         params["offset"] = offset
     order = "ASC" if limit >= 0 else "DESC"
     return conn.execute(
-        f"""SELECT h.hold_serial, h.lock_uuid, p.product_id, h.quantity, h.expiration
+        f"""SELECT h.hold_serial AS lock_serial, h.lock_uuid, p.product_id, h.quantity,
+                   h.expiration
               FROM holds h JOIN products p ON p.product_serial = h.product_serial
              WHERE {' AND '.join(where)}
              ORDER BY h.hold_serial {order}

@@ -3,8 +3,13 @@
 * A lookup returns its row (a dict), or ``None`` when there is none.
 * A listing returns a list of rows.
 * Every other operation returns an :class:`Outcome` (or a subclass carrying what
-  that operation adds): its :class:`Status`, and for a refusal about one field of
-  the request, the name of that field.
+  that operation adds, such as :class:`SerialOutcome`): its :class:`Status`, and
+  for a refusal about one field of the request, the name of that field.
+* Maintenance work that counts rows (``gc``, ``purge_expired_tokens``) returns the
+  count.
+
+The view maps a status that is not :attr:`Outcome.ok` onto an error with one table
+per resource (see ``api/products.py``, ``_ERRORS`` and ``fail``).
 
 A stored procedure reports the same status as text in ``out_status``; the enum's
 values are those texts, so a status is spelled the same in SQL and Python.
@@ -21,6 +26,8 @@ class Status(enum.StrEnum):
     CREATED = "created"
     #: A cart's existing lock of the product was set anew.
     REPLACED = "replaced"
+    #: A deleted object of the same id is active again (a bank account).
+    REACTIVATED = "reactivated"
     #: The object the request names does not exist.
     UNKNOWN = "unknown"
     #: Another object of the same id (or name) exists with other details.
@@ -65,4 +72,14 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.status in (Status.OK, Status.CREATED, Status.REPLACED)
+        return self.status in _OK
+
+
+_OK = frozenset((Status.OK, Status.CREATED, Status.REPLACED, Status.REACTIVATED))
+
+
+@dataclass(frozen=True)
+class SerialOutcome(Outcome):
+    """The outcome of an insertion that names its new row by serial."""
+
+    serial: int | None = None

@@ -1,30 +1,19 @@
 """Database operations on money pots."""
-import enum
-
 from psycopg import errors
 from psycopg.types.json import Jsonb
 
 from ..amount import Amount
 from .named import delete_named, write_named
+from .outcome import Outcome, SerialOutcome, Status
 from .paging import page
 
 
-class Status(enum.Enum):
-    """Outcomes of pot operations, for the view to map onto HTTP."""
-
-    OK = "ok"
-    UNKNOWN = "unknown"
-    NAME_TAKEN = "name_taken"
-    TOTALS_DIFFER = "totals_differ"
-
-
-def insert_pot(conn, instance_serial: int, pot: dict):
-    """Create an empty pot; return (Status, its serial or None)."""
-    free, row = write_named(
+def insert_pot(conn, instance_serial: int, pot: dict) -> SerialOutcome:
+    """Create an empty pot (CREATED, with its serial, or NAME_TAKEN)."""
+    return write_named(
         conn, """INSERT INTO money_pots (instance_serial, pot_name, description)
-                 VALUES (%s, %s, %s) RETURNING pot_serial""",
-        (instance_serial, pot["pot_name"], pot["description"]))
-    return (Status.OK, row["pot_serial"]) if free else (Status.NAME_TAKEN, None)
+                 VALUES (%s, %s, %s) RETURNING pot_serial AS serial""",
+        (instance_serial, pot["pot_name"], pot["description"]), done=Status.CREATED)
 
 
 def list_pots(conn, instance_serial: int, limit: int, offset: int | None):
@@ -51,7 +40,7 @@ def same_totals(stored: list[str], expected: list[str]) -> bool:
     return held(stored) == held(expected)
 
 
-def update_pot(conn, instance_serial: int, pot_serial: int, pot: dict) -> Status:
+def update_pot(conn, instance_serial: int, pot_serial: int, pot: dict) -> Outcome:
     """Rename a pot, change its description and, if asked, reset its totals.
 
     New totals replace the stored ones only if the pot holds the expected totals
@@ -64,23 +53,22 @@ def update_pot(conn, instance_serial: int, pot_serial: int, pot: dict) -> Status
                     WHERE instance_serial = %s AND pot_serial = %s FOR UPDATE""",
                 (instance_serial, pot_serial)).fetchone()
             if row is None:
-                return Status.UNKNOWN
+                return Outcome(Status.UNKNOWN)
             totals = row["pot_totals"]
             if "new_pot_totals" in pot:
                 if "expected_pot_totals" in pot and not same_totals(
                         totals, pot["expected_pot_totals"]):
-                    return Status.TOTALS_DIFFER
+                    return Outcome(Status.TOTALS_DIFFER)
                 totals = pot["new_pot_totals"]
             conn.execute(
                 """UPDATE money_pots SET pot_name = %s, description = %s, pot_totals = %s
                     WHERE pot_serial = %s""",
                 (pot["pot_name"], pot["description"], Jsonb(totals), pot_serial))
     except errors.UniqueViolation:
-        return Status.NAME_TAKEN
-    return Status.OK
+        return Outcome(Status.NAME_TAKEN)
+    return Outcome(Status.OK)
 
 
-def delete_pot(conn, instance_serial: int, pot_serial: int) -> Status:
+def delete_pot(conn, instance_serial: int, pot_serial: int) -> Outcome:
     """Delete a pot; products that named it have no pot any more."""
-    found = delete_named(conn, "money_pots", "pot_serial", instance_serial, pot_serial)
-    return Status.OK if found else Status.UNKNOWN
+    return delete_named(conn, "money_pots", "pot_serial", instance_serial, pot_serial)

@@ -4,12 +4,11 @@ Products code never writes ``products.reserved`` (the hold operations own it); i
 reads it to tell how much is locked: ``reserved`` minus the holds that have expired
 but are not reclaimed yet, a sum that touches expired rows only.
 """
-import enum
-
 from psycopg.types.json import Jsonb
 
 from ..stock import (excess_precision, precision_of, resolve_precision,
                      with_base_price)
+from .outcome import Outcome, Status
 from .paging import page
 from .units import unit_policy
 
@@ -36,23 +35,6 @@ _RENAMED = {"product_group_id": "product_group_serial", "money_pot_id": "money_p
 _JSON = ("description_i18n", "taxes", "address")
 
 
-class Status(enum.Enum):
-    """Outcomes of product operations, for the view to map onto HTTP."""
-
-    OK = "ok"
-    CREATED = "created"
-    UNKNOWN = "unknown"
-    CATEGORY_UNKNOWN = "category_unknown"
-    GROUP_UNKNOWN = "group_unknown"
-    POT_UNKNOWN = "pot_unknown"
-    CONFLICT = "conflict"
-    STOCK_REDUCED = "stock_reduced"
-    LOST_REDUCED = "lost_reduced"
-    LOST_EXCEEDS_STOCK = "lost_exceeds_stock"
-    PRECISION = "precision"
-    LOCKED = "locked"
-
-
 def _columns(product: dict) -> dict:
     """Column values of the request keys present in ``product``."""
     cols = {k: product[k] for k in _PLAIN if k in product}
@@ -76,21 +58,21 @@ def _categories_exist(conn, instance_serial: int, categories: list[int]) -> bool
 
 
 def _references_unknown(conn, instance_serial: int, product: dict):
-    """(Status, field) of the first category, group or pot not of the instance, or None.
+    """The Outcome of the first category, group or pot not of the instance, or None.
 
     The rows found are kept (KEY SHARE) until commit, so they cannot vanish before
     the product refers to them.
     """
     if "categories" in product and not _categories_exist(conn, instance_serial,
                                                          product["categories"]):
-        return Status.CATEGORY_UNKNOWN, "categories"
+        return Outcome(Status.CATEGORY_UNKNOWN, "categories")
     for key, table, column, status in (
             ("product_group_id", "product_groups", "group_serial", Status.GROUP_UNKNOWN),
             ("money_pot_id", "money_pots", "pot_serial", Status.POT_UNKNOWN)):
         if product.get(key) is not None and conn.execute(
                 f"""SELECT 1 FROM {table} WHERE instance_serial = %s AND {column} = %s
                      FOR KEY SHARE""", (instance_serial, product[key])).fetchone() is None:
-            return status, key
+            return Outcome(status, key)
     return None
 
 
@@ -123,8 +105,8 @@ def _same_product(row, product: dict, derived=()) -> bool:
     return row["categories"] == product["categories"]
 
 
-def insert_product(conn, instance_serial: int, product: dict, now: int):
-    """Create a product; return (Status, field or None).
+def insert_product(conn, instance_serial: int, product: dict, now: int) -> Outcome:
+    """Create a product.
 
     CREATED, OK (an identical one exists), CONFLICT, PRECISION (a quantity finer than
     the product allows), or the unknown category, group or pot.  Fractions and
@@ -136,7 +118,7 @@ def insert_product(conn, instance_serial: int, product: dict, now: int):
         resolve_precision(product, unit_policy(conn, instance_serial, product["unit"]))
         field = excess_precision(product, product["unit_precision_level"])
         if field is not None:
-            return Status.PRECISION, field
+            return Outcome(Status.PRECISION, field)
         problem = _references_unknown(conn, instance_serial, product)
         if problem is not None:
             return problem
@@ -152,10 +134,10 @@ def insert_product(conn, instance_serial: int, product: dict, now: int):
         if row is not None:
             _set_categories(conn, instance_serial, row["product_serial"],
                             product["categories"], replace=False)
-            return Status.CREATED, None
+            return Outcome(Status.CREATED)
         existing = lookup_product(conn, instance_serial, product["product_id"], now)
         same = _same_product(existing, product, derived)
-        return (Status.OK if same else Status.CONFLICT), None
+        return Outcome(Status.OK if same else Status.CONFLICT)
 
 
 def lookup_product(conn, instance_serial: int, product_id: str, now: int):
@@ -219,21 +201,21 @@ def _precision(row, changes: dict) -> int:
 
 
 def _check_update(row, changes: dict, precision: int):
-    """Validate a patch against the locked row; (status, field) or None if fine."""
+    """Validate a patch against the locked row; the refusal's Outcome, or None."""
     old_stock = row["total_stock"]
     stock = changes.get("total_stock", old_stock)
     sold = row["total_sold"]  # a patch never sets it (orders do)
     lost = changes.get("total_lost", row["total_lost"])
     if "total_stock" in changes and stock is not None and (
             old_stock is None or stock < old_stock):
-        return Status.STOCK_REDUCED, "unit_total_stock"
+        return Outcome(Status.STOCK_REDUCED, "unit_total_stock")
     if lost < row["total_lost"]:
-        return Status.LOST_REDUCED, "unit_total_lost"
+        return Outcome(Status.LOST_REDUCED, "unit_total_lost")
     # Checked when the patch records more lost units: a loss may have oversubscribed
     # holds that were paid since (sold + lost > stock), and then editing other fields
     # or raising the stock must still work.
     if stock is not None and sold + lost > stock and lost != row["total_lost"]:
-        return Status.LOST_EXCEEDS_STOCK, "unit_total_lost"
+        return Outcome(Status.LOST_EXCEEDS_STOCK, "unit_total_lost")
     field = excess_precision(changes, precision)
     if field is None and excess_precision(
             {"total_stock": stock, "total_sold": sold, "total_lost": lost,
@@ -241,12 +223,13 @@ def _check_update(row, changes: dict, precision: int):
         field = ("unit_precision_level" if "unit_precision_level" in changes
                  else "unit_allow_fraction")
     if field is not None:
-        return Status.PRECISION, field
+        return Outcome(Status.PRECISION, field)
     return None
 
 
-def update_product(conn, instance_serial: int, product_id: str, changes: dict, now: int):
-    """Apply a patch under the product's row lock; return (Status, field or None)."""
+def update_product(conn, instance_serial: int, product_id: str, changes: dict,
+                   now: int) -> Outcome:
+    """Apply a patch under the product's row lock."""
     with conn.transaction():
         row = conn.execute(
             """SELECT product_serial, unit_allow_fraction, unit_precision_level,
@@ -255,7 +238,7 @@ def update_product(conn, instance_serial: int, product_id: str, changes: dict, n
                  FROM products WHERE instance_serial = %s AND product_id = %s
                   FOR NO KEY UPDATE""", (instance_serial, product_id)).fetchone()
         if row is None:
-            return Status.UNKNOWN, None
+            return Outcome(Status.UNKNOWN)
         problem = _references_unknown(conn, instance_serial, changes)
         if problem is not None:
             return problem
@@ -277,11 +260,11 @@ def update_product(conn, instance_serial: int, product_id: str, changes: dict, n
         if "categories" in changes:
             _set_categories(conn, instance_serial, row["product_serial"],
                             changes["categories"], replace=True)
-        return Status.OK, None
+        return Outcome(Status.OK)
 
 
 def delete_product(conn, instance_serial: int, product_id: str, now: int, *,
-                   force: bool) -> Status:
+                   force: bool) -> Outcome:
     """Delete a product: LOCKED while a live hold exists, unless ``force``.
 
     Its holds go with it (cascade); the cart-lock rows among them are taken off
@@ -295,14 +278,14 @@ def delete_product(conn, instance_serial: int, product_id: str, now: int, *,
                 WHERE instance_serial = %s AND product_id = %s FOR UPDATE""",
             (instance_serial, product_id)).fetchone()
         if row is None:
-            return Status.UNKNOWN
+            return Outcome(Status.UNKNOWN)
         serial = row["product_serial"]
         if not force:
             held = conn.execute(
                 "SELECT EXISTS (SELECT 1 FROM holds WHERE product_serial = %s"
                 " AND expiration > %s) AS held", (serial, now)).fetchone()["held"]
             if held:
-                return Status.LOCKED
+                return Outcome(Status.LOCKED)
         carts = conn.execute(
             """WITH gone AS (DELETE FROM holds WHERE product_serial = %s
                              RETURNING lock_uuid)
@@ -310,7 +293,7 @@ def delete_product(conn, instance_serial: int, product_id: str, now: int, *,
         conn.execute("DELETE FROM products WHERE product_serial = %s", (serial,))
         if carts:
             conn.execute("SELECT adjust_active_locks(%s, %s)", (instance_serial, -carts))
-        return Status.OK
+        return Outcome(Status.OK)
 
 
 def pos_catalogue(conn, instance_serial: int, now: int):

@@ -1,22 +1,25 @@
 """Database operations on access tokens."""
+from .outcome import Outcome, SerialOutcome, Status
 
 
 def insert_token(conn, *, instance_serial, token_hash, scope, refreshable, creation_time,
-                 expiration, description, legacy=False):
-    return conn.execute(
+                 expiration, description, legacy=False) -> SerialOutcome:
+    row = conn.execute(
         """INSERT INTO tokens (instance_serial, token_hash, scope, refreshable,
                                creation_time, expiration, description, legacy)
            VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING token_serial""",
         (instance_serial, token_hash, scope, refreshable, creation_time, expiration,
-         description, legacy)).fetchone()["token_serial"]
+         description, legacy)).fetchone()
+    return SerialOutcome(Status.CREATED, serial=row["token_serial"])
 
 
-def delete_token(conn, instance_serial: int, token_serial: int, *, listed_only=False) -> bool:
+def delete_token(conn, instance_serial: int, token_serial: int, *,
+                 listed_only=False) -> Outcome:
     """Revoke one token; ``listed_only``: only one ``GET /private/tokens`` shows."""
     row = conn.execute("DELETE FROM tokens WHERE instance_serial = %s AND token_serial = %s"
                        " AND NOT (%s AND legacy) RETURNING token_serial",
                        (instance_serial, token_serial, listed_only)).fetchone()
-    return row is not None
+    return Outcome(Status.OK if row is not None else Status.UNKNOWN)
 
 
 def list_tokens(conn, instance_serial: int, now: int, *, limit: int, offset: int | None):

@@ -4,11 +4,10 @@ An instance sees every built-in unit (the ``builtin_units`` view), with its own
 settings of fractions, precision and activity where it changed them (a ``units``
 row with ``builtin``), plus its custom units (the other ``units`` rows).
 """
-import enum
-
 from psycopg.types.json import Jsonb
 
 from ..stock import precision_of
+from .outcome import Outcome, Status
 
 #: The catalogue of an instance; ``%(instance)s`` must be bound.
 CATALOGUE = """
@@ -30,14 +29,6 @@ CATALOGUE = """
 BUILTIN_CHANGEABLE = ("unit_allow_fraction", "unit_precision_level", "unit_active")
 
 
-class Status(enum.Enum):
-    """Outcomes of unit operations, for the view to map onto HTTP."""
-
-    OK = "ok"
-    UNKNOWN = "unknown"
-    BUILTIN = "builtin"
-
-
 def list_units(conn, instance_serial: int):
     """Every unit of the instance, built-in ones first, in serial order."""
     return conn.execute(f"SELECT * FROM ({CATALOGUE}) c ORDER BY c.unit_serial",
@@ -55,11 +46,11 @@ def _is_builtin(conn, unit: str) -> bool:
                         (unit,)).fetchone()["b"]
 
 
-def insert_unit(conn, instance_serial: int, unit: dict) -> Status:
+def insert_unit(conn, instance_serial: int, unit: dict) -> Outcome:
     """Create a custom unit, or redefine (and so reactivate) one that exists."""
     with conn.transaction():
         if _is_builtin(conn, unit["unit"]):
-            return Status.BUILTIN
+            return Outcome(Status.BUILTIN)
         values = dict(unit, instance=instance_serial,
                       unit_precision_level=precision_of(unit["unit_allow_fraction"],
                                                         unit.get("unit_precision_level")),
@@ -80,7 +71,7 @@ def insert_unit(conn, instance_serial: int, unit: dict) -> Status:
                  unit_allow_fraction = EXCLUDED.unit_allow_fraction,
                  unit_precision_level = EXCLUDED.unit_precision_level,
                  unit_active = EXCLUDED.unit_active""", values)
-        return Status.OK
+        return Outcome(Status.OK)
 
 
 def _locked_row(conn, instance_serial: int, unit: str):
@@ -107,32 +98,32 @@ def _new_precision(row, changes: dict) -> int:
     return precision_of(allow, level)
 
 
-def update_unit(conn, instance_serial: int, unit: str, changes: dict):
-    """Patch a unit; return (Status, the field a built-in unit cannot change or None)."""
+def update_unit(conn, instance_serial: int, unit: str, changes: dict) -> Outcome:
+    """Patch a unit; BUILTIN names the field a built-in unit cannot change."""
     with conn.transaction():
         fixed = sorted(set(changes) - set(BUILTIN_CHANGEABLE))
         if fixed and _is_builtin(conn, unit):
-            return Status.BUILTIN, fixed[0]
+            return Outcome(Status.BUILTIN, fixed[0])
         row = _locked_row(conn, instance_serial, unit)
         if row is None:
-            return Status.UNKNOWN, None
+            return Outcome(Status.UNKNOWN)
         cols = {k: Jsonb(v) if k.endswith("_i18n") else v for k, v in changes.items()}
         cols["unit_precision_level"] = _new_precision(row, changes)
         assignments = ", ".join(f"{k} = %({k})s" for k in cols)
         cols["serial"] = row["unit_serial"]
         conn.execute(f"UPDATE units SET {assignments} WHERE unit_serial = %(serial)s", cols)
-        return Status.OK, None
+        return Outcome(Status.OK)
 
 
-def delete_unit(conn, instance_serial: int, unit: str) -> Status:
+def delete_unit(conn, instance_serial: int, unit: str) -> Outcome:
     """Delete a custom unit (its products keep their unit and precision)."""
     with conn.transaction():
         if _is_builtin(conn, unit):
-            return Status.BUILTIN
+            return Outcome(Status.BUILTIN)
         row = conn.execute(
             "DELETE FROM units WHERE instance_serial = %s AND unit = %s AND NOT builtin"
             " RETURNING 1", (instance_serial, unit)).fetchone()
-        return Status.OK if row is not None else Status.UNKNOWN
+        return Outcome(Status.OK if row is not None else Status.UNKNOWN)
 
 
 def unit_policy(conn, instance_serial: int, unit: str) -> tuple[bool, int]:

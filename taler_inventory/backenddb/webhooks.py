@@ -5,26 +5,18 @@ the delivery worker's side (claim the due head of each webhook's queue, record a
 attempt's outcome, the backlog).  Events are written by triggers
 (sql/procedures/40-webhooks.sql), never here.
 """
-import enum
-
+from .outcome import Outcome, Status
 from .paging import page
 
 _DETAILS = ("event_type", "url", "http_method", "header_template", "body_template")
-
-
-class Status(enum.Enum):
-    OK = "ok"
-    EXISTS = "exists"        # the same id with the same details: nothing to do
-    CONFLICT = "conflict"    # the same id with other details
-    UNKNOWN = "unknown"
 
 
 def _details(body: dict) -> dict:
     return {key: body.get(key) for key in _DETAILS}
 
 
-def insert_webhook(conn, instance_serial: int, body: dict) -> Status:
-    """Create a webhook; the same id again is EXISTS if identical, else CONFLICT."""
+def insert_webhook(conn, instance_serial: int, body: dict) -> Outcome:
+    """Create a webhook; the same id again is OK if identical, else CONFLICT."""
     params = {"instance": instance_serial, "webhook_id": body["webhook_id"], **_details(body)}
     with conn.transaction():
         row = conn.execute(
@@ -35,11 +27,11 @@ def insert_webhook(conn, instance_serial: int, body: dict) -> Status:
                ON CONFLICT (instance_serial, webhook_id) DO NOTHING
                RETURNING webhook_serial""", params).fetchone()
         if row is not None:
-            return Status.OK
+            return Outcome(Status.CREATED)
         old = lookup_webhook(conn, instance_serial, body["webhook_id"])
     if old is not None and all(old[k] == params[k] for k in _DETAILS):
-        return Status.EXISTS
-    return Status.CONFLICT
+        return Outcome(Status.OK)
+    return Outcome(Status.CONFLICT)
 
 
 def list_webhooks(conn, instance_serial: int):
@@ -56,9 +48,9 @@ def lookup_webhook(conn, instance_serial: int, webhook_id: str):
         (instance_serial, webhook_id)).fetchone()
 
 
-def update_webhook(conn, instance_serial: int, webhook_id: str, body: dict) -> bool:
+def update_webhook(conn, instance_serial: int, webhook_id: str, body: dict) -> Outcome:
     """Replace a webhook's details (pending deliveries keep their events and go to
-    the new URL with the new templates); False if it is unknown."""
+    the new URL with the new templates)."""
     row = conn.execute(
         """UPDATE webhooks
               SET event_type = %(event_type)s, url = %(url)s, http_method = %(http_method)s,
@@ -66,15 +58,15 @@ def update_webhook(conn, instance_serial: int, webhook_id: str, body: dict) -> b
             WHERE instance_serial = %(instance)s AND webhook_id = %(webhook_id)s
            RETURNING 1""",
         {"instance": instance_serial, "webhook_id": webhook_id, **_details(body)}).fetchone()
-    return row is not None
+    return Outcome(Status.OK if row is not None else Status.UNKNOWN)
 
 
-def delete_webhook(conn, instance_serial: int, webhook_id: str) -> bool:
-    """Delete a webhook with its deliveries, sent or not; False if it is unknown."""
+def delete_webhook(conn, instance_serial: int, webhook_id: str) -> Outcome:
+    """Delete a webhook with its deliveries, sent or not."""
     row = conn.execute(
         "DELETE FROM webhooks WHERE instance_serial = %s AND webhook_id = %s RETURNING 1",
         (instance_serial, webhook_id)).fetchone()
-    return row is not None
+    return Outcome(Status.OK if row is not None else Status.UNKNOWN)
 
 
 def list_deliveries(conn, instance_serial: int, webhook_id: str, limit: int,

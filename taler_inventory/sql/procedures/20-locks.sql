@@ -164,7 +164,7 @@ BEGIN
    WHERE pr.instance_serial = v_instance AND pr.product_id = in_product_id;
   IF NOT FOUND THEN
     FOR i IN 1..n LOOP
-      out_statuses[i] := COALESCE(out_statuses[i], 'unknown_product');
+      out_statuses[i] := COALESCE(out_statuses[i], 'unknown');
     END LOOP;
     RETURN;
   END IF;
@@ -273,7 +273,7 @@ BEGIN
     -- The product was deleted meanwhile: none of its holds may stay behind.
     DELETE FROM holds WHERE product_serial = p.product_serial;
     FOREACH i IN ARRAY v_todo LOOP
-      out_statuses[i] := 'unknown_product';
+      out_statuses[i] := 'unknown';
     END LOOP;
     RETURN;
   END IF;
@@ -338,7 +338,7 @@ BEGIN
   END IF;
 END $$;
 COMMENT ON FUNCTION lock_products(TEXT, TEXT, TEXT[], INT8, BYTEA[], TEXT[], NUMERIC[], INT8[])
-  IS 'The lock endpoint in one round trip: authorize, then set the cart lock (product, lock_uuid[i]) of each request to quantity[i] for duration[i] (0 releases), in order, one transaction.  The lock_uuids of one call are distinct.  Status per request: ok (a new lock, or a release), replaced (the cart''s existing lock of the product set anew), unknown_product, precision, below_minimum, insufficient, too_many_locks, or one of authorize.  out_reclaimed: expired holds of the product reclaimed on the way (only when a request did not fit at once).';
+  IS 'The lock endpoint in one round trip: authorize, then set the cart lock (product, lock_uuid[i]) of each request to quantity[i] for duration[i] (0 releases), in order, one transaction.  The lock_uuids of one call are distinct.  Status per request: ok (a new lock, or a release), replaced (the cart''s existing lock of the product set anew), unknown (product), precision, below_minimum, insufficient, too_many_locks, or one of authorize.  out_reclaimed: expired holds of the product reclaimed on the way (only when a request did not fit at once).';
 
 
 CREATE OR REPLACE FUNCTION release_cart(
