@@ -144,6 +144,12 @@ def admin_headers(client):
 
 
 @pytest.fixture
+def h(admin_headers):
+    """The order tests' short name for :func:`admin_headers`."""
+    return admin_headers
+
+
+@pytest.fixture
 def unreachable_app():
     """An app whose database refuses connections (nothing listens on its port)."""
     import socket

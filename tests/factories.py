@@ -1,7 +1,10 @@
 """Factories for test data, built through the HTTP API where it exists."""
 import base64
+from decimal import Decimal
 
-from taler_inventory import talercrypto
+from taler_inventory import auth, talercrypto, timeutil
+from taler_inventory.backenddb import instances, locks, tokens
+from taler_inventory.backenddb.outcome import Status
 from taler_inventory.timeutil import US_PER_S
 
 ADMIN_PASSWORD = "admin-secret"
@@ -81,20 +84,27 @@ def lock(client, headers, product_id, lock_uuid="cart-1", seconds=60, instance="
 
 
 def insert_hold(db, product_id, quantity, expiration, *, lock_uuid="cart-1", instance="admin"):
-    """Store a cart lock directly, as the lock operation would (reserved and counter too)."""
-    row = db.execute(
-        """SELECT p.product_serial, p.instance_serial FROM products p
-             JOIN instances i USING (instance_serial)
-            WHERE i.instance_id = %s AND p.product_id = %s""", (instance, product_id)).fetchone()
-    db.execute("""INSERT INTO holds
-                    (instance_serial, product_serial, lock_uuid, quantity, expiration)
-                  VALUES (%s, %s, %s, %s, %s)""",
-               (row["instance_serial"], row["product_serial"], lock_uuid, quantity, expiration))
-    db.execute("UPDATE products SET reserved = reserved + %s WHERE product_serial = %s",
-               (quantity, row["product_serial"]))
-    db.execute("UPDATE instances SET active_locks = active_locks + 1"
-               " WHERE instance_serial = %s AND max_active_locks IS NOT NULL",
-               (row["instance_serial"],))
+    """A cart lock until ``expiration`` (µs, past or future), made by the lock operation.
+
+    The lock is taken one microsecond before it expires, with a token minted for it
+    and revoked again, so the holds, ``reserved`` and the instance's lock counter are
+    what the product itself keeps: a lock that fits never reclaims anything, so the
+    expired holds a test stored before stay.
+    """
+    instance_serial = instances.lookup_instance(db, instance)["instance_serial"]
+    _, token_hash = auth.new_token()
+    token_serial = tokens.insert_token(
+        db, instance_serial=instance_serial, token_hash=token_hash, scope="all",
+        refreshable=False, creation_time=0, expiration=timeutil.FOREVER,
+        description="insert_hold").serial
+    try:
+        [outcome] = locks.lock_products(
+            db, instance_id=instance, product_id=product_id,
+            scopes=auth.scopes_granting("products-lock"), now=expiration - 1,
+            requests=[locks.LockRequest(token_hash, lock_uuid, Decimal(str(quantity)), 1)])
+    finally:
+        tokens.delete_token(db, instance_serial, token_serial)
+    assert outcome.status in (Status.OK, Status.REPLACED), outcome
 
 
 def post_order(client, headers, lines=(), lock_uuids=(), instance="admin", **order):

@@ -14,7 +14,7 @@ from psycopg.conninfo import make_conninfo
 from taler_inventory import auth, cli, config
 from tests import factories
 from tests.checks import assert_error
-from tests.e2e.test_serve import _command, _free_port
+from tests.support.server import cli_command, free_port
 
 README = Path(__file__).resolve().parents[1] / "README.rst"
 
@@ -159,7 +159,7 @@ def command(*args, timeout=120, **env) -> subprocess.CompletedProcess:
     """Run the installed ``taler-inventory`` in a clean environment plus ``env``."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("TALER_INVENTORY_")}
     environ.update(CHEAP_HASHES, **env)
-    return subprocess.run(_command() + list(args), env=environ, capture_output=True,
+    return subprocess.run(cli_command() + list(args), env=environ, capture_output=True,
                           text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
@@ -187,7 +187,7 @@ def _instances(url):
     ("postgresql://u:secret-pw@[oops", ["not a PostgreSQL URL", "u:***@"]),
 ])
 def test_database_url_that_cannot_work_is_one_line(url, fragments):
-    result = command("dbinit", TALER_INVENTORY_DATABASE_URL=url.format(port=_free_port()))
+    result = command("dbinit", TALER_INVENTORY_DATABASE_URL=url.format(port=free_port()))
     line = assert_setup_error(result, *fragments)
     assert "secret-pw" not in line
 
@@ -276,7 +276,7 @@ def test_port_in_use_is_one_line_before_anything_starts(scratch_url):
 
 
 def test_host_that_is_not_here_is_one_line(scratch_url):
-    result = command("serve", "--host", "nosuch.invalid", "--port", str(_free_port()),
+    result = command("serve", "--host", "nosuch.invalid", "--port", str(free_port()),
                      TALER_INVENTORY_DATABASE_URL=scratch_url)
     assert_setup_error(result, "cannot listen on --host nosuch.invalid")
 

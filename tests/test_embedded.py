@@ -6,7 +6,6 @@ import shutil
 import signal
 import stat
 import subprocess
-import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -15,7 +14,7 @@ import psycopg
 import pytest
 
 from taler_inventory import embedded
-from tests.e2e.test_serve import Server, _stop_leftover_postgres
+from tests.support.server import Server, cli_command, stop_leftover_postgres
 from tests.test_cli import assert_setup_error, command
 
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="only root runs PostgreSQL as another user")
@@ -32,7 +31,7 @@ def data_home():
     home.chmod(0o755)
     yield home
     for pgdata in home.glob("*/pgdata"):
-        _stop_leftover_postgres(pgdata)
+        stop_leftover_postgres(pgdata)
     shutil.rmtree(home, ignore_errors=True)
 
 
@@ -89,18 +88,15 @@ def test_minimal_path_as_root_creates_the_system_user(data_home):
     env = {"PATH": "/usr/bin:/bin", "TALER_INVENTORY_DATA_DIR": str(data_home / "data"),
            "TALER_INVENTORY_EMBEDDED_USER": user, "TALER_INVENTORY_ADMIN_PASSWORD": "pw",
            "TALER_INVENTORY_ARGON2_TIME_COST": "1", "TALER_INVENTORY_ARGON2_MEMORY_COST": "64"}
-    own = os.path.join(os.path.dirname(sys.executable), "taler-inventory")
-    script = own if os.access(own, os.X_OK) else shutil.which("taler-inventory")
-    args = [script] if script else [sys.executable, "-m", "taler_inventory.cli"]
     try:
-        result = subprocess.run(args + ["dbinit"], env=env, capture_output=True, text=True,
+        result = subprocess.run(cli_command() + ["dbinit"], env=env, capture_output=True, text=True,
                                 timeout=120)
         assert result.returncode == 0, result.stderr
         assert "schema up to date" in result.stdout
         owner = pwd.getpwuid((data_home / "data" / "pgdata").stat().st_uid).pw_name
         assert owner == user
     finally:
-        _stop_leftover_postgres(data_home / "data" / "pgdata")
+        stop_leftover_postgres(data_home / "data" / "pgdata")
         subprocess.run(["/usr/sbin/userdel", user], capture_output=True)
 
 

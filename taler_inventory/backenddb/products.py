@@ -6,8 +6,8 @@ but are not reclaimed yet, a sum that touches expired rows only.
 """
 from psycopg.types.json import Jsonb
 
-from ..schemas.products import (excess_precision, precision_of, resolve_precision,
-                                with_base_price)
+from ..stock import (excess_precision, precision_of, resolve_precision,
+                     with_base_price)
 from .outcome import Outcome, Status
 from .paging import page
 from .units import unit_policy

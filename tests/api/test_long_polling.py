@@ -14,10 +14,6 @@ from .. import factories as f
 from ..checks import assert_error
 
 
-@pytest.fixture
-def h(admin_headers):
-    return admin_headers
-
 
 def _nonce(n: int) -> str:
     return talercrypto.encode(bytes([n]) * 32)

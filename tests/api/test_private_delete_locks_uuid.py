@@ -6,8 +6,9 @@ import pytest
 
 from .. import factories as f
 from ..checks import assert_error
-from .test_private_post_products_id_lock import (active_locks, frozen_clock, holds,
-                                                 locked_available, quantities, reserved)
+from ..support.clock import frozen_clock
+from .test_private_post_products_id_lock import (active_locks, holds, locked_available,
+                                                 quantities, reserved)
 
 
 def delete(client, headers, lock_uuid, instance="admin"):

@@ -8,7 +8,7 @@ from taler_inventory.timeutil import US_PER_S
 
 from .. import factories as f
 from ..checks import assert_error
-from .test_private_post_products_id_lock import frozen_clock, t0_us
+from ..support.clock import frozen_clock, t0_us
 
 
 def get_locks(client, headers, query="", instance="admin"):

@@ -11,10 +11,6 @@ from ..checks import assert_error
 T0 = 1_700_000_000  # creation time (s) of o0, before the test token was made; o<i>: i minutes later
 
 
-@pytest.fixture
-def h(admin_headers):
-    return admin_headers
-
 
 def ids(resp):
     assert resp.status_code == 200, resp.get_json()

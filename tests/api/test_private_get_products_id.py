@@ -3,6 +3,7 @@ from freezegun import freeze_time
 
 from taler_inventory.timeutil import US_PER_S, now_us
 from tests import factories as f
+from tests.support.clock import frozen_headers
 
 
 def test_unknown_product_is_404(client, admin_headers):
@@ -19,11 +20,6 @@ def test_other_instance_product_is_404(client, admin_headers):
     resp = client.get("/private/products/p", headers=admin_headers)
     assert (resp.status_code, resp.get_json()["code"]) == (404, 2006)
     assert f.product(client, shop, "p", instance="shop1")["total_stock"] == 10
-
-
-def frozen_headers(client):
-    """A token made under the frozen clock (the fixture's would look expired)."""
-    return f.auth_headers(f.token(client, "admin", f.ADMIN_PASSWORD))
 
 
 @freeze_time("2027-01-15 08:00:00")

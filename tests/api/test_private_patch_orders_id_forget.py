@@ -8,10 +8,6 @@ from .. import factories as f
 from ..checks import assert_error
 
 
-@pytest.fixture
-def h(admin_headers):
-    return admin_headers
-
 
 @pytest.fixture
 def order(client, h):

@@ -44,10 +44,6 @@ def assert_exact(db):
     assert bad == []
 
 
-@pytest.fixture
-def h(admin_headers):
-    return admin_headers
-
 
 def locked(client, h, product_id, qty, lock_uuid="cart-1"):
     resp = f.lock(client, h, product_id, lock_uuid, unit_quantity=str(qty))

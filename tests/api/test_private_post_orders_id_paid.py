@@ -4,33 +4,19 @@ An order holds its lines until its pay deadline, exactly to the microsecond and
 whether or not a cleanup has run; payment turns what it holds into ``total_sold``
 exactly once; after the deadline payment gets only what is free then.
 """
-from datetime import datetime, timedelta, UTC
+from datetime import timedelta
 
-import freezegun
-import pytest
 
 from taler_inventory.backenddb import maintenance
 from taler_inventory.timeutil import US_PER_S
 
 from .. import factories as f
+from ..support.clock import frozen_clock, t0_us
 from ..checks import assert_error
 from .test_private_post_orders import assert_exact, order_holds, stock
 
 DAY_US = 24 * 3600 * US_PER_S
 
-
-@pytest.fixture
-def h(admin_headers):
-    return admin_headers
-
-
-def frozen_clock():
-    """Freeze the clock at the current whole second (exact in freezegun's clock)."""
-    return freezegun.freeze_time(datetime.now(UTC).replace(microsecond=0))
-
-
-def t0_us(clock) -> int:
-    return int(clock.time_to_freeze.replace(tzinfo=UTC).timestamp()) * US_PER_S
 
 
 def pay(client, h, order_id, instance="admin"):

@@ -11,10 +11,6 @@ from ..checks import assert_error
 T0 = 1_700_000_000  # before the test token was made, so freezing here keeps it valid
 
 
-@pytest.fixture
-def h(admin_headers):
-    return admin_headers
-
 
 @pytest.fixture
 def clock():

@@ -9,10 +9,6 @@ from .. import factories as f
 from ..checks import assert_error
 
 
-@pytest.fixture
-def h(admin_headers):
-    return admin_headers
-
 
 def _v1(**order):
     return {"summary": "a choice", "version": 1,

@@ -3,31 +3,18 @@
 Every test asserts the answer and then the stored state: the hold rows, the
 ``products.reserved`` counter and what the product detail shows.
 """
-from datetime import datetime, timedelta, UTC
+from datetime import timedelta
 from decimal import Decimal
 
-import freezegun
 import pytest
 
 from taler_inventory.timeutil import US_PER_S
 
 from .. import factories as f
+from ..support.clock import frozen_clock, t0_us
 from ..checks import assert_error
 
 DAY_S = 24 * 3600
-
-
-def frozen_clock():
-    """Freeze the clock at the current whole second.
-
-    Whole seconds (and whole-second steps) are exact in freezegun's float clock, and
-    the real time keeps the tokens of the fixtures valid.
-    """
-    return freezegun.freeze_time(datetime.now(UTC).replace(microsecond=0))
-
-
-def t0_us(clock) -> int:
-    return int(clock.time_to_freeze.replace(tzinfo=UTC).timestamp()) * US_PER_S
 
 
 def holds(db, product_id="p1", instance="admin"):

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from tests import factories
-from tests.e2e.test_serve import Server
+from tests.support.server import running, serve_env, token_headers
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -35,12 +35,8 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def server(database_url):
-    srv = Server({"TALER_INVENTORY_DATABASE_URL": database_url,
-                  "TALER_INVENTORY_ADMIN_PASSWORD": factories.ADMIN_PASSWORD})
-    try:
-        yield srv.wait_ready()
-    finally:
-        srv.kill()
+    with running(serve_env(database_url)) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="session")
@@ -99,10 +95,7 @@ class Api:
 
     def __init__(self, server, instance="admin", password=factories.ADMIN_PASSWORD):
         self.base = server.base + factories.prefix(instance)
-        resp = requests.post(self.base + "/private/token", json={"scope": "all"},
-                             auth=(instance, password), timeout=10)
-        assert resp.status_code == 200, resp.text
-        self.headers = {"Authorization": "Bearer " + resp.json()["access_token"]}
+        self.headers = token_headers(server, instance, password)
 
     def __getattr__(self, method):
         def send(path, **kwargs):

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from tests import factories
-from tests.e2e.test_serve import Server, _token
+from tests.support.server import running, serve_env, token_headers
 
 SHOP = "shop"
 PASSWORD = "shop-password-1234"
@@ -24,13 +24,8 @@ class Shop:
 @pytest.fixture(scope="module")
 def server(database_url):
     """One server process per client module; each test gets a clean database."""
-    srv = Server({"TALER_INVENTORY_DATABASE_URL": database_url,
-                  "TALER_INVENTORY_ADMIN_PASSWORD": factories.ADMIN_PASSWORD})
-    try:
-        yield srv.wait_ready()
-        assert srv.stop() == 0
-    finally:
-        srv.kill()
+    with running(serve_env(database_url), clean_stop=True) as srv:
+        yield srv
 
 
 DEFAULT_PAY_DELAY_S = 2 * 3600
@@ -38,7 +33,7 @@ DEFAULT_PAY_DELAY_S = 2 * 3600
 
 def open_shop(server, auth: dict) -> Shop:
     """Create the shop instance with ``auth`` (an InstanceAuthConfigurationMessage)."""
-    admin = _token(server, "admin", factories.ADMIN_PASSWORD)
+    admin = token_headers(server, "admin", factories.ADMIN_PASSWORD)
     resp = server.post("/management/instances", headers=admin, json={
         "id": SHOP, "name": "Corner shop", "auth": auth,
         "default_pay_delay": {"d_us": DEFAULT_PAY_DELAY_S * 1_000_000}})

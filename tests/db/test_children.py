@@ -5,12 +5,12 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import psycopg
 import pytest
 
 from taler_inventory import reclaimer, webhooks
+from tests.support.waiting import until
 
 
 def _sessions(url: str, name: str) -> int:
@@ -19,20 +19,13 @@ def _sessions(url: str, name: str) -> int:
                             " LIKE %s", (f"%{name}",)).fetchone()[0]
 
 
-def _until(predicate, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
-
-
 @pytest.mark.parametrize("module, name", [(reclaimer, "reclaimer"), (webhooks, "webhooks")])
 def test_each_child_runs_during_the_block_and_stops_when_asked(database_url, module, name):
     with module.running(database_url, interval=0.2) as proc:
-        _until(lambda: _sessions(database_url, name) == 1, 20, f"the {name} connects")
+        until(lambda: _sessions(database_url, name) == 1, f"the {name} connects", 20, step=0.1)
         assert proc.poll() is None
     assert proc.returncode == 0  # SIGTERM: it finished its pass and left by itself
-    _until(lambda: _sessions(database_url, name) == 0, 10, f"the {name} disconnects")
+    until(lambda: _sessions(database_url, name) == 0, f"the {name} disconnects", 10, step=0.1)
 
 
 def test_interval_zero_runs_no_child(database_url):
@@ -51,11 +44,12 @@ def test_a_child_whose_parent_is_killed_stops_by_itself(database_url):
         """)], stdout=subprocess.PIPE, text=True)
     try:
         child = int(parent.stdout.readline())
-        _until(lambda: _sessions(database_url, "reclaimer") == 1, 20, "the reclaimer connects")
+        until(lambda: _sessions(database_url, "reclaimer") == 1, "the reclaimer connects", 20,
+              step=0.1)
         os.kill(parent.pid, signal.SIGKILL)  # no chance to stop its child
         parent.wait(10)
-        _until(lambda: _sessions(database_url, "reclaimer") == 0, 15, "the orphan stops")
-        _until(lambda: not _alive(child), 5, "the orphan's process ends")
+        until(lambda: _sessions(database_url, "reclaimer") == 0, "the orphan stops", 15, step=0.1)
+        until(lambda: not _alive(child), "the orphan's process ends", 5, step=0.1)
     finally:
         parent.kill()
         parent.wait(10)

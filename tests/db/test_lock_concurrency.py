@@ -14,28 +14,7 @@ import psycopg
 from taler_inventory.timeutil import now_us
 
 from .. import factories as f
-
-
-def run_threads(target, count):
-    """Start ``count`` threads at once on ``target(i)``; return their results."""
-    barrier = threading.Barrier(count)
-    results = [None] * count
-    errors = []
-
-    def run(i):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = target(i)
-        except BaseException as exc:  # reported by the main thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not errors, errors
-    return results
+from ..support.threads import run_threads
 
 
 def test_fifty_clients_twenty_units(app, admin_headers, db):

@@ -6,16 +6,16 @@ then go to the database together.  Each must get exactly the answer it gets when
 the same requests come one after the other.
 """
 import threading
-import time
-from datetime import datetime, UTC
 
-import freezegun
 import psycopg
 
 from taler_inventory.api.locks import lock_batches
 from taler_inventory.timeutil import US_PER_S
 
 from .. import factories as f
+from ..support.clock import frozen_clock
+from ..support.threads import run_threads
+from ..support.waiting import until
 
 # (cart, quantity, seconds, token): the first one is the call in flight, the
 # others queue behind it in this order.  cart-1 comes twice, so its second
@@ -51,14 +51,6 @@ def _post(app, instance, headers, request):
     return resp.status_code, resp.get_json()
 
 
-def _until(condition, what):
-    for _ in range(3000):  # about 30 s (the clock is frozen: count, do not time)
-        if condition():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"never: {what}")
-
-
 def _shop(client, admin_headers, name):
     headers = f.instance_headers(client, admin_headers, name, max_active_locks=3)
     f.create_product(client, headers, "hot", instance=name, total_stock=5)
@@ -69,6 +61,29 @@ def _lock_waiters(database_url) -> int:
     with psycopg.connect(database_url) as conn:
         return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
                             " AND datname = current_database()").fetchone()[0]
+
+
+def _queue_behind_a_held_row(database_url, batches, instance_id, count, post):
+    """Run ``post(i)`` for i < ``count`` in threads while the instance's product row is
+    held: the first call waits on the row, each next one queues behind it in order;
+    then let the row go and wait for every thread."""
+    threads = []
+    with psycopg.connect(database_url) as blocker:
+        blocker.execute("""SELECT 1 FROM inventory.products p
+                             JOIN inventory.instances i USING (instance_serial)
+                            WHERE i.instance_id = %s AND p.product_id = 'hot'
+                              FOR NO KEY UPDATE""", (instance_id,))
+        for i in range(count):
+            threads.append(threading.Thread(target=post, args=(i,)))
+            threads[-1].start()
+            if i == 0:
+                until(lambda: _lock_waiters(database_url) == 1, "the first call waits",
+                      step=0.01)
+            else:
+                until(lambda i=i: batches.waiting() == i, f"request {i} queued", step=0.01)
+        blocker.rollback()
+    for t in threads:
+        t.join(30)
 
 
 def test_a_batch_answers_each_request_as_if_it_came_alone(app, admin_headers, db, database_url):
@@ -82,25 +97,9 @@ def test_a_batch_answers_each_request_as_if_it_came_alone(app, admin_headers, db
     def post(i):
         results[i] = _post(app, "shop-a", batched, REQUESTS[i])
 
-    with freezegun.freeze_time(datetime.now(UTC).replace(microsecond=0)):
+    with frozen_clock():
         counted = [_lock_counts(client)]
-        threads = []
-        with psycopg.connect(database_url) as blocker:
-            # Hold the product row: the first call waits on it, the others queue.
-            blocker.execute("""SELECT 1 FROM inventory.products p
-                                 JOIN inventory.instances i USING (instance_serial)
-                                WHERE i.instance_id = 'shop-a' AND p.product_id = 'hot'
-                                  FOR NO KEY UPDATE""")
-            for i in range(len(REQUESTS)):
-                threads.append(threading.Thread(target=post, args=(i,)))
-                threads[-1].start()
-                if i == 0:
-                    _until(lambda: _lock_waiters(database_url) == 1, "the first call waits")
-                else:
-                    _until(lambda i=i: batches.waiting() == i, f"request {i} queued")
-            blocker.rollback()
-        for t in threads:
-            t.join(30)
+        _queue_behind_a_held_row(database_url, batches, "shop-a", len(REQUESTS), post)
         sizes = {size: count - sizes_before.get(size, 0)
                  for size, count in batches.batch_sizes.items()
                  if count != sizes_before.get(size, 0)}
@@ -146,23 +145,11 @@ def test_a_failing_batch_reruns_each_request_alone(app, admin_headers, db, datab
     batches._run = run
     try:
         results = [None] * 3
-        threads = []
-        with psycopg.connect(database_url) as blocker:
-            blocker.execute("""SELECT 1 FROM inventory.products p
-                                 JOIN inventory.instances i USING (instance_serial)
-                                WHERE i.instance_id = 'shop-c' FOR NO KEY UPDATE""")
-            for i in range(3):
-                def post(i=i):
-                    results[i] = _post(app, "shop-c", headers, (f"c{i}", 1, 60, "good"))
-                threads.append(threading.Thread(target=post))
-                threads[-1].start()
-                if i == 0:
-                    _until(lambda: _lock_waiters(database_url) == 1, "the first call waits")
-                else:
-                    _until(lambda i=i: batches.waiting() == i, f"request {i} queued")
-            blocker.rollback()
-        for t in threads:
-            t.join(30)
+
+        def post(i):
+            results[i] = _post(app, "shop-c", headers, (f"c{i}", 1, 60, "good"))
+
+        _queue_behind_a_held_row(database_url, batches, "shop-c", 3, post)
     finally:
         batches._run = real_run
     assert [status for status, _ in results] == [204, 204, 204]
@@ -192,8 +179,3 @@ def _lock_counts(client) -> dict:
 def lock_batches_of(app):
     with app.app_context():
         return lock_batches()
-
-
-def run_threads(target, count):
-    from .test_lock_concurrency import run_threads as run
-    return run(target, count)

@@ -9,7 +9,7 @@ from taler_inventory.cli import main
 from taler_inventory.timeutil import US_PER_S, now_us
 
 from .. import factories as f
-from ..api.test_private_post_products_id_lock import frozen_clock, t0_us
+from ..support.clock import frozen_clock, t0_us
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from taler_inventory.timeutil import now_us
 
 from .. import factories as f
 from ..conftest import TEST_SETTINGS
-from .test_lock_concurrency import run_threads
+from ..support.threads import run_threads
 
 PRODUCTS = [f"p{i}" for i in range(6)]
 STOCK = 12

@@ -1,6 +1,5 @@
 """The background reclaimer: what a pass takes, and one reclaimer per database."""
 import threading
-import time
 
 import psycopg
 from psycopg.rows import dict_row
@@ -10,6 +9,7 @@ from taler_inventory.backenddb import maintenance
 from taler_inventory.timeutil import US_PER_S, now_us
 
 from .. import factories as f
+from tests.support.waiting import until
 
 
 def _connect(url):
@@ -74,10 +74,10 @@ def test_one_reclaimer_works_per_database(client, admin_headers, db, database_ur
                               " WHERE application_name = 'taler-inventory reclaimer'"
                               ).fetchone()["n"]
 
-        _until(lambda: sessions() == 2 and len(holders()) == 1, "one of two works")
+        until(lambda: sessions() == 2 and len(holders()) == 1, "one of two works")
         f.insert_hold(db, "p1", 3, now_us() - 1, lock_uuid="old")
-        _until(lambda: db.execute("SELECT count(*) AS n FROM holds").fetchone()["n"] == 0,
-               "the expired hold is reclaimed")
+        until(lambda: db.execute("SELECT count(*) AS n FROM holds").fetchone()["n"] == 0,
+              "the expired hold is reclaimed")
         assert db.execute("SELECT reserved FROM products").fetchone()["reserved"] == 0
         assert len(holders()) == 1
     finally:
@@ -86,12 +86,3 @@ def test_one_reclaimer_works_per_database(client, admin_headers, db, database_ur
         for t in threads:
             t.join(30)
     assert not any(t.is_alive() for t in threads)
-
-
-def _until(condition, what, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"not within {seconds} s: {what}")

@@ -14,6 +14,7 @@ from taler_inventory import webhooks as worker
 from taler_inventory.backenddb import webhooks as webhooks_db
 from taler_inventory.timeutil import now_us
 from tests import factories as f
+from tests.support.waiting import until
 from tests.webhook_receiver import Receiver
 
 FAST = worker.Policy(interval=0.05, timeout=2.0, retry_delay=0.05, retry_max=0.4,
@@ -32,13 +33,6 @@ def add_hook(client, h, receiver, event, webhook_id=None, path=None, **fields):
             "url": f"{receiver.url}/{path or event}", "http_method": "POST", **fields}
     resp = client.post("/private/webhooks", json=body, headers=h)
     assert resp.status_code == 204, resp.get_json()
-
-
-def until(condition, seconds=30):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "not within the time"
-        time.sleep(0.02)
 
 
 def pending(db) -> int:

@@ -13,7 +13,8 @@ from pathlib import Path
 import psycopg
 import requests
 
-from tests.e2e.test_serve import _free_port
+from tests.support.server import free_port
+from tests.support.threads import Background
 
 
 def pg_bin_dir() -> Path:
@@ -47,7 +48,7 @@ class Cluster:
         self.bin = pg_bin_dir()
         self.dir = Path(tempfile.mkdtemp(prefix="taler-inventory-cluster-"))
         self.data = self.dir / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.run_as = {}
         if os.geteuid() == 0:
             self.run_as = {"user": self.USER}
@@ -126,38 +127,28 @@ def rss_bytes(pid: int) -> int:
 
 def check_clean(url: str):
     """``taler-inventory check`` finds nothing wrong in the database at ``url``."""
-    from tests.e2e.test_serve import _command
+    from tests.support.server import cli_command
     env = {k: v for k, v in os.environ.items() if not k.startswith("TALER_INVENTORY_")}
     env["TALER_INVENTORY_DATABASE_URL"] = url
-    result = subprocess.run(_command() + ["check"], env=env, capture_output=True, text=True,
+    result = subprocess.run(cli_command() + ["check"], env=env, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0 and "ok:" in result.stdout, result.stdout + result.stderr
 
 
 # -- slow clients -------------------------------------------------------------------
 
-class Crowd:
+class Crowd(Background):
     """Silent connections and clients dripping their head or body, until stopped."""
 
     def __init__(self, port: int, *, silent=200, head=64, body=64, product="p"):
+        super().__init__()
         self.port = port
         self.product = product.encode()
-        self.stop = threading.Event()
         self.threads = [threading.Thread(target=self._silent, args=(silent,), daemon=True)]
         self.threads += [threading.Thread(target=self._drip, args=(kind,), daemon=True)
                          for kind, count in (("head", head), ("body", body))
                          for _ in range(count)]
         self.connections = 0
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join(10)
 
     def _silent(self, count):
         socks = []

@@ -16,7 +16,7 @@ import requests
 
 from tests import factories
 
-from .test_serve import Server, _token
+from tests.support.server import Server, serve_env, token_headers
 
 pytestmark = pytest.mark.e2e
 
@@ -132,11 +132,10 @@ def test_the_page_has_examples_of_every_kind():
 
 
 def test_the_examples_of_doc_api_work_in_order(database_url, db):
-    server = Server({"TALER_INVENTORY_DATABASE_URL": database_url,
-                     "TALER_INVENTORY_ADMIN_PASSWORD": factories.ADMIN_PASSWORD}, workers=1)
+    server = Server(serve_env(database_url), workers=1)
     try:
         server.wait_ready()
-        admin = _token(server, "admin", factories.ADMIN_PASSWORD)
+        admin = token_headers(server, "admin", factories.ADMIN_PASSWORD)
         for example in examples():
             where = f"doc/api.rst:{example.line} {example.method} {example.path}"
             resp = requests.request(example.method, server.base + example.path,

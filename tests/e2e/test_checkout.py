@@ -6,7 +6,7 @@ from taler_inventory.timeutil import US_PER_S
 
 from tests import factories
 
-from .test_serve import Server, _token
+from tests.support.server import Server, serve_env, token_headers
 
 pytestmark = pytest.mark.e2e
 
@@ -19,11 +19,10 @@ def _stock(server, headers, product_id):
 
 
 def test_checkout_over_http(database_url, db):
-    server = Server({"TALER_INVENTORY_DATABASE_URL": database_url,
-                     "TALER_INVENTORY_ADMIN_PASSWORD": factories.ADMIN_PASSWORD})
+    server = Server(serve_env(database_url))
     try:
         server.wait_ready()
-        admin = _token(server, "admin", factories.ADMIN_PASSWORD)
+        admin = token_headers(server, "admin", factories.ADMIN_PASSWORD)
         for pid, stock in (("tea", "10"), ("cup", "2.5")):
             resp = server.post("/private/products", headers=admin, json={
                 "product_id": pid, "description": pid, "unit": "piece",

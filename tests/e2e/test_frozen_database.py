@@ -15,7 +15,8 @@ import requests
 
 from tests import factories
 from tests.e2e.hostile import Cluster, check_clean
-from tests.e2e.test_serve import Server, _token
+from tests.support.server import running, serve_env, token_headers
+from tests.support.threads import Background
 
 pytestmark = pytest.mark.e2e
 
@@ -39,15 +40,10 @@ def cluster():
 
 @pytest.fixture
 def server(cluster):
-    server = Server({"TALER_INVENTORY_DATABASE_URL": cluster.url,
-                     "TALER_INVENTORY_ADMIN_PASSWORD": factories.ADMIN_PASSWORD,
-                     "TALER_INVENTORY_DB_STATEMENT_TIMEOUT": str(STATEMENT_TIMEOUT),
-                     "TALER_INVENTORY_POOL_TIMEOUT": str(POOL_TIMEOUT)},
-                    workers=1, threads=4)
-    try:
-        yield server.wait_ready()
-    finally:
-        server.kill()
+    env = serve_env(cluster.url, DB_STATEMENT_TIMEOUT=str(STATEMENT_TIMEOUT),
+                    POOL_TIMEOUT=str(POOL_TIMEOUT))
+    with running(env, workers=1, threads=4) as server:
+        yield server
 
 
 def _product(server, headers):
@@ -57,24 +53,16 @@ def _product(server, headers):
     assert resp.status_code == 204, resp.text
 
 
-class Load:
+class Load(Background):
     """Clients locking one unit each, recording (start, end, status, code, headers)."""
 
+    join_timeout = BOUND + 10
+
     def __init__(self, server, headers, clients=3):
+        super().__init__()
         self.server, self.headers = server, headers
-        self.stop = threading.Event()
         self.results = []
         self.threads = [threading.Thread(target=self._run, args=(i,)) for i in range(clients)]
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join(BOUND + 10)
 
     def _run(self, client):
         session = requests.Session()
@@ -109,7 +97,7 @@ def _config_latencies(server, seconds):
 
 
 def test_frozen_database_is_503_within_the_bound_and_config_keeps_answering(cluster, server):
-    admin = _token(server, "admin", factories.ADMIN_PASSWORD)
+    admin = token_headers(server, "admin", factories.ADMIN_PASSWORD)
     _product(server, admin)
     with Load(server, admin) as load:
         time.sleep(1.0)
@@ -141,7 +129,7 @@ def test_frozen_database_is_503_within_the_bound_and_config_keeps_answering(clus
 
 def test_a_request_waiting_for_a_connection_gets_one_when_the_database_is_back(cluster,
                                                                               server):
-    admin = _token(server, "admin", factories.ADMIN_PASSWORD)
+    admin = token_headers(server, "admin", factories.ADMIN_PASSWORD)
     _product(server, admin)
     cluster.stop()
     resp = server.post("/private/products/p/lock", headers=admin,

@@ -10,7 +10,7 @@ import requests
 
 from tests import factories
 from tests.e2e.hostile import check_clean
-from tests.e2e.test_serve import Server, _token
+from tests.support.server import running, serve_env, token_headers
 
 pytestmark = pytest.mark.e2e
 
@@ -32,17 +32,13 @@ def _json_operations(server):
 
 @pytest.fixture
 def server(database_url):
-    server = Server({"TALER_INVENTORY_DATABASE_URL": database_url,
-                     "TALER_INVENTORY_ADMIN_PASSWORD": factories.ADMIN_PASSWORD})
-    try:
-        yield server.wait_ready()
-    finally:
-        server.kill()
+    with running(serve_env(database_url)) as server:
+        yield server
 
 
 def test_deep_nesting_is_400_22_on_every_json_endpoint_and_never_logged(server, database_url,
                                                                          db):
-    admin = _token(server, "admin", factories.ADMIN_PASSWORD)
+    admin = token_headers(server, "admin", factories.ADMIN_PASSWORD)
     operations = sorted(set(_json_operations(server)))
     assert len(operations) >= 10, operations
     log_before = len(server.text())

@@ -1,7 +1,6 @@
 """End to end: stock locks through the real server (several worker processes, each
 with its own connection pool) never oversell."""
 import random
-import threading
 import time
 from collections import Counter
 
@@ -13,41 +12,22 @@ from taler_inventory.backenddb import maintenance
 from taler_inventory.timeutil import US_PER_S, now_us
 
 from tests import factories
+from tests.support.threads import run_threads
+from tests.support.waiting import until
 
-from .test_serve import Server, _token
+from tests.support.server import Server, serve_env, token_headers
 
 pytestmark = pytest.mark.e2e
 
 
-def _threads(target, count):
-    barrier = threading.Barrier(count)
-    results, errors = [None] * count, []
-
-    def run(i):
-        try:
-            barrier.wait(30)
-            results[i] = target(i)
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
-    return results
-
-
 def _env(database_url):
-    return {"TALER_INVENTORY_DATABASE_URL": database_url,
-            "TALER_INVENTORY_ADMIN_PASSWORD": factories.ADMIN_PASSWORD}
+    return serve_env(database_url)
 
 
 def _race_and_storm(servers, database_url, db):
     """40 buyers for 20 units, then a storm of locks, re-locks and releases, spread
     over ``servers`` (all on one database); guarantee 1 and every counter hold."""
-    admin = _token(servers[0], "admin", factories.ADMIN_PASSWORD)
+    admin = token_headers(servers[0], "admin", factories.ADMIN_PASSWORD)
     for pid, stock in (("hot", 20), ("a", 6), ("b", 3)):
         resp = servers[0].post("/private/products", headers=admin, json={
             "product_id": pid, "description": pid, "unit": "piece",
@@ -62,7 +42,7 @@ def _race_and_storm(servers, database_url, db):
                                             "duration": {"d_us": 600 * US_PER_S}})
             return resp.status_code
 
-    assert Counter(_threads(buy, 40)) == {204: 20, 410: 20}
+    assert Counter(run_threads(buy, 40)) == {204: 20, 410: 20}
     row = db.execute("SELECT reserved, (SELECT count(*) FROM holds) AS n FROM products"
                      " WHERE product_id = 'hot'").fetchone()
     assert (row["reserved"], row["n"]) == (20, 20)
@@ -86,7 +66,7 @@ def _race_and_storm(servers, database_url, db):
                 seen[resp.status_code] += 1
         return seen
 
-    totals = sum(_threads(storm, 4 * len(servers)), Counter())
+    totals = sum(run_threads(storm, 4 * len(servers)), Counter())
     assert set(totals) <= {204, 404, 410}, totals
     assert totals[204] > 50, totals
     result = maintenance.check(database_url, now_us())
@@ -113,17 +93,17 @@ def test_two_servers_on_one_database(database_url, db):
             server.wait_ready()
         _race_and_storm(servers, database_url, db)
 
-        _until(lambda: _reclaimers(db) == (2, 1), "two reclaimers, one of them working")
-        admin = _token(servers[1], "admin", factories.ADMIN_PASSWORD)
+        until(lambda: _reclaimers(db) == (2, 1), "two reclaimers, one of them working")
+        admin = token_headers(servers[1], "admin", factories.ADMIN_PASSWORD)
         # The storm left expired holds behind; a few more on top.  Nothing but the
         # reclaimer takes them now (no lock fails, no gc runs).
         for i in range(5):
             resp = servers[i % 2].post("/private/products/a/lock", headers=admin, json={
                 "lock_uuid": f"brief-{i}", "duration": {"d_us": 100_000}})
             assert resp.status_code in (204, 410), resp.text
-        _until(lambda: db.execute("SELECT count(*) AS n FROM holds WHERE expiration <= %s",
-                                  (now_us(),)).fetchone()["n"] == 0,
-               "the expired holds are reclaimed")
+        until(lambda: db.execute("SELECT count(*) AS n FROM holds WHERE expiration <= %s",
+                                 (now_us(),)).fetchone()["n"] == 0,
+              "the expired holds are reclaimed")
         result = maintenance.check(database_url, now_us())
         assert result.violations == [] and result.warnings == [], result
         for server in servers:
@@ -147,12 +127,3 @@ def _reclaimers(db) -> tuple[int, int]:
                                        WHERE datname = current_database())) AS working""",
         (key >> 32, key & 0xFFFFFFFF)).fetchone()
     return row["sessions"], row["working"]
-
-
-def _until(condition, what, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"not within {seconds} s: {what}")

@@ -12,7 +12,7 @@ from taler_inventory.timeutil import US_PER_S
 
 from tests import factories
 
-from .test_serve import Server, _token
+from tests.support.server import running, serve_env, token_headers
 
 pytestmark = pytest.mark.e2e
 
@@ -21,18 +21,13 @@ WAITERS = 200
 
 @pytest.fixture
 def server(database_url):
-    server = Server({"TALER_INVENTORY_DATABASE_URL": database_url,
-                     "TALER_INVENTORY_ADMIN_PASSWORD": factories.ADMIN_PASSWORD},
-                    workers=2, threads=8).wait_ready()
-    try:
+    with running(serve_env(database_url), workers=2, threads=8) as server:
         yield server
-    finally:
-        server.kill()
 
 
 @pytest.fixture
 def admin(server):
-    return _token(server, "admin", factories.ADMIN_PASSWORD)
+    return token_headers(server, "admin", factories.ADMIN_PASSWORD)
 
 
 def _order(server, admin, order_id, **order):

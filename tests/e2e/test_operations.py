@@ -11,14 +11,13 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from tests import factories
 
-from .test_serve import Server
+from tests.support.server import Server, serve_env, token_headers
 
 pytestmark = pytest.mark.e2e
 
 
 def _env(database_url, **more):
-    return {"TALER_INVENTORY_DATABASE_URL": database_url,
-            "TALER_INVENTORY_ADMIN_PASSWORD": factories.ADMIN_PASSWORD, **more}
+    return {**serve_env(database_url), **more}
 
 
 def _lines(server, after: float = 0.3) -> list[str]:
@@ -50,9 +49,7 @@ def test_access_log_by_flag_with_method_path_status_duration_instance(database_u
     server = Server(_env(database_url), args=["--access-log"])
     try:
         server.wait_ready()
-        admin = {"Authorization": "Bearer " + server.post(
-            "/private/token", json={"scope": "all"},
-            auth=("admin", factories.ADMIN_PASSWORD)).json()["access_token"]}
+        admin = token_headers(server, "admin", factories.ADMIN_PASSWORD)
         assert server.get("/instances/shop9/private/products?limit=5",
                           headers=admin).status_code == 404
         line = next(ln for ln in _lines(server) if "/instances/shop9/" in ln)
@@ -121,9 +118,7 @@ def test_holds_taken_back_by_the_reclaimer_count_as_expired(database_url, db):
     server = Server(_env(database_url, TALER_INVENTORY_RECLAIM_INTERVAL="0.2"), workers=1)
     try:
         server.wait_ready()
-        admin = {"Authorization": "Bearer " + server.post(
-            "/private/token", json={"scope": "all"},
-            auth=("admin", factories.ADMIN_PASSWORD)).json()["access_token"]}
+        admin = token_headers(server, "admin", factories.ADMIN_PASSWORD)
         assert server.post("/private/products", headers=admin, json={
             "product_id": "p1", "description": "p", "unit": "kg",
             "unit_price": ["KUDOS:1"], "unit_total_stock": "5"}).status_code == 204
@@ -145,14 +140,12 @@ def test_holds_taken_back_by_the_reclaimer_count_as_expired(database_url, db):
 def test_lock_outcomes_and_gc_in_the_metrics_of_every_worker(database_url, db):
     import subprocess
 
-    from .test_serve import _command
+    from tests.support.server import cli_command
 
     server = Server(_env(database_url), workers=2)
     try:
         server.wait_ready()
-        admin = {"Authorization": "Bearer " + server.post(
-            "/private/token", json={"scope": "all"},
-            auth=("admin", factories.ADMIN_PASSWORD)).json()["access_token"]}
+        admin = token_headers(server, "admin", factories.ADMIN_PASSWORD)
         assert server.post("/private/products", headers=admin, json={
             "product_id": "p1", "description": "p", "unit": "kg",
             "unit_price": ["KUDOS:1"], "unit_total_stock": "10"}).status_code == 204
@@ -172,7 +165,7 @@ def test_lock_outcomes_and_gc_in_the_metrics_of_every_worker(database_url, db):
         assert resp.json()["unit_available_quantity"] == "8"
         for n in range(2):
             factories.insert_hold(db, "p1", 1, 1 + n, lock_uuid=f"cart-gone-{n}")
-        gc = subprocess.run(_command() + ["gc"], env={
+        gc = subprocess.run(cli_command() + ["gc"], env={
             **{k: v for k, v in os.environ.items() if not k.startswith("TALER_INVENTORY_")},
             "TALER_INVENTORY_DATABASE_URL": database_url},
             capture_output=True, text=True, timeout=60)

@@ -12,7 +12,7 @@ import requests
 
 from tests import factories
 from tests.e2e.hostile import check_clean, rss_bytes, worker_pids
-from tests.e2e.test_serve import Server, _token
+from tests.support.server import Server, serve_env, token_headers
 
 pytestmark = pytest.mark.e2e
 
@@ -45,16 +45,14 @@ def _run_flood(server, instance, seconds=FLOOD_SECONDS):
 
 
 def _server(database_url, **env):
-    return Server({"TALER_INVENTORY_DATABASE_URL": database_url,
-                   "TALER_INVENTORY_ADMIN_PASSWORD": factories.ADMIN_PASSWORD,
-                   "TALER_INVENTORY_ARGON2_MEMORY_COST": str(HASH_MEMORY_KIB),
-                   "TALER_INVENTORY_PASSWORD_CHECKS": str(PASSWORD_CHECKS),
-                   **{f"TALER_INVENTORY_{k}": str(v) for k, v in env.items()}},
+    return Server(serve_env(database_url, ARGON2_MEMORY_COST=str(HASH_MEMORY_KIB),
+                            PASSWORD_CHECKS=str(PASSWORD_CHECKS),
+                            **{k: str(v) for k, v in env.items()}),
                   workers=1, threads=8).wait_ready()
 
 
 def _shop(server):
-    admin = _token(server, "admin", factories.ADMIN_PASSWORD)
+    admin = token_headers(server, "admin", factories.ADMIN_PASSWORD)
     resp = server.post("/management/instances", headers=admin, json={
         "id": "shop", "name": "Shop", "auth": {"method": "token", "password": "shop-pw"}})
     assert resp.status_code == 204, resp.text
@@ -67,7 +65,7 @@ def test_password_flood_stays_within_the_memory_bound(database_url):
                      LOGIN_FAILURES_PER_INSTANCE=10**6)
     try:
         _shop(server)
-        _token(server, "shop", "shop-pw")  # one hash of 64 MiB before measuring
+        token_headers(server, "shop", "shop-pw")  # one hash of 64 MiB before measuring
         [worker] = worker_pids(server)
         time.sleep(0.5)
         idle = rss_bytes(worker)
@@ -84,7 +82,7 @@ def test_password_flood_stays_within_the_memory_bound(database_url):
         assert codes <= {(401, 2015), (503, 10251)}, codes
         assert outcomes.count((401, 2015, None)) >= 10
         # The right password still works afterwards.
-        _token(server, "shop", "shop-pw")
+        token_headers(server, "shop", "shop-pw")
         assert server.stop() == 0
     finally:
         server.kill()

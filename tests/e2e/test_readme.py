@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from .test_serve import _free_port, _stop_leftover_postgres
+from tests.support.server import free_port, stop_leftover_postgres
 
 pytestmark = pytest.mark.e2e
 
@@ -55,14 +55,14 @@ def source_copy(tmp_path):
     data_dir = Path(f"/tmp/taler-inventory-readme-{os.getpid()}")
     yield tree, {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path),
                  "TALER_INVENTORY_DATA_DIR": str(data_dir), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    _stop_leftover_postgres(data_dir / "pgdata")
+    stop_leftover_postgres(data_dir / "pgdata")
     shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def test_readme_commands_work_as_written(source_copy):
     tree, env = source_copy
     install, test = _readme_commands()
-    port = _free_port()
+    port = free_port()
     serve = subprocess.Popen(["bash", "-c", f"{install} --port {port}"], cwd=tree, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                              start_new_session=True)

@@ -1,12 +1,8 @@
 """End to end: the real ``taler-inventory serve`` process, spoken to over HTTP."""
 import json
-import os
 import re
 import shutil
-import signal
 import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -16,120 +12,21 @@ import pytest
 import requests
 
 from tests import factories
+from tests.support.server import Server, serve_env, stop_leftover_postgres, token_headers
 
 pytestmark = pytest.mark.e2e
-
-START_TIMEOUT = 120  # seconds; a first embedded start runs initdb
-STOP_TIMEOUT = 30
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _command():
-    # The script of the Python running the tests first: another one on the PATH
-    # may belong to another installation of the package.
-    own = os.path.join(os.path.dirname(sys.executable), "taler-inventory")
-    script = own if os.access(own, os.X_OK) else shutil.which("taler-inventory")
-    if script:
-        return [script]
-    return [sys.executable, "-c", "from taler_inventory.cli import main; main()"]
-
-
-class Server:
-    """A ``taler-inventory serve`` child process in its own process group."""
-
-    def __init__(self, env: dict, workers: int = 2, threads: int = 2, args=()):
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("TALER_INVENTORY_")}
-        # No background reclaimer unless a test asks for one: a server that lives
-        # through other tests must not take their expired holds away.
-        environ["TALER_INVENTORY_RECLAIM_INTERVAL"] = "0"
-        # Nor a webhook delivery worker: it would deliver other tests' events.
-        environ["TALER_INVENTORY_WEBHOOK_INTERVAL"] = "0"
-        environ.update(PYTHONUNBUFFERED="1", TALER_INVENTORY_ARGON2_TIME_COST="1",
-                       TALER_INVENTORY_ARGON2_MEMORY_COST="1024")
-        environ.update(env)
-        self.output = []
-        self.proc = subprocess.Popen(
-            _command() + ["serve", "--port", str(self.port), "--workers", str(workers),
-                          "--threads", str(threads), *args],
-            env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True)
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.output.append(line)
-
-    def text(self) -> str:
-        return "".join(self.output)
-
-    def wait_ready(self):
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"serve exited with {self.proc.returncode}:\n{self.text()}")
-            try:
-                if requests.get(self.base + "/config", timeout=2).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.25)
-        raise AssertionError(f"serve did not answer within {START_TIMEOUT} s:\n{self.text()}")
-
-    def stop(self) -> int:
-        """SIGTERM, as an init system would; return the exit code."""
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(STOP_TIMEOUT)
-        finally:
-            self.kill()
-
-    def kill(self):
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait(10)
-        self._reader.join(5)
-        if not self._reader.is_alive():
-            self.proc.stdout.close()
-
-    def get(self, path, **kwargs):
-        return requests.get(self.base + path, timeout=10, **kwargs)
-
-    def post(self, path, **kwargs):
-        return requests.post(self.base + path, timeout=10, **kwargs)
-
-    def delete(self, path, **kwargs):
-        return requests.delete(self.base + path, timeout=10, **kwargs)
-
-
-def _token(server, instance, password, scope="all"):
-    prefix = factories.prefix(instance)
-    resp = server.post(f"{prefix}/private/token", json={"scope": scope},
-                       auth=(instance, password))
-    assert resp.status_code == 200, resp.text
-    return {"Authorization": "Bearer " + resp.json()["access_token"]}
 
 
 def _walk(server, admin_password, new_instance):
     """What a new user does first: config, a token, a second instance and its token."""
     config = server.get("/config")
     assert config.status_code == 200 and config.json()["name"] == "taler-merchant"
-    admin = _token(server, "admin", admin_password)
+    admin = token_headers(server, "admin", admin_password)
     resp = server.post("/management/instances", headers=admin, json={
         "id": new_instance, "name": "Second shop",
         "auth": {"method": "token", "password": "second-pw"}})
     assert resp.status_code == 204, resp.text
-    shop = _token(server, new_instance, "second-pw")
+    shop = token_headers(server, new_instance, "second-pw")
     resp = server.get(f"/instances/{new_instance}/private", headers=shop)
     assert resp.status_code == 200 and resp.json()["id"] == new_instance
     # Errors are JSON over the wire too, never HTML.
@@ -211,9 +108,7 @@ def db_name_unchanged(server, admin) -> bool:
 
 
 def test_serve_against_the_configured_database(database_url, db):
-    server = Server({"TALER_INVENTORY_DATABASE_URL": database_url,
-                     "TALER_INVENTORY_ADMIN_PASSWORD": factories.ADMIN_PASSWORD,
-                     "TALER_INVENTORY_BODY_TIMEOUT": "2"})
+    server = Server(serve_env(database_url, BODY_TIMEOUT="2"))
     try:
         server.wait_ready()
         admin = _walk(server, factories.ADMIN_PASSWORD, "shop2")
@@ -259,10 +154,10 @@ def test_serve_on_the_embedded_default():
         server = Server(env)
         server.wait_ready()
         assert "password:" not in server.text()
-        shop = _token(server, "shop2", "second-pw")
+        shop = token_headers(server, "shop2", "second-pw")
         assert server.get("/instances/shop2/private", headers=shop).json()["name"] \
             == "Second shop"
-        admin = _token(server, "admin", password)
+        admin = token_headers(server, "admin", password)
         ids = {i["id"] for i in server.get("/management/instances", headers=admin)
                .json()["instances"]}
         assert ids == {"admin", "shop2"}
@@ -270,21 +165,5 @@ def test_serve_on_the_embedded_default():
         assert not (data_dir / "pgdata" / "postmaster.pid").exists()
     finally:
         server.kill()
-        _stop_leftover_postgres(data_dir / "pgdata")
+        stop_leftover_postgres(data_dir / "pgdata")
         shutil.rmtree(data_dir, ignore_errors=True)
-
-
-def _stop_leftover_postgres(pgdata: Path):
-    """After a failure: do not leave a PostgreSQL server running on a deleted directory."""
-    pidfile = pgdata / "postmaster.pid"
-    try:
-        pid = int(pidfile.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return
-    try:
-        os.kill(pid, signal.SIGINT)  # fast shutdown
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and pidfile.exists():
-        time.sleep(0.2)

@@ -14,7 +14,7 @@ import pytest
 
 from tests import factories
 from tests.e2e.hostile import Crowd, check_clean, probe
-from tests.e2e.test_serve import Server, _token
+from tests.support.server import Server, serve_env, token_headers
 
 pytestmark = pytest.mark.e2e
 
@@ -22,13 +22,10 @@ PROBE_SECONDS = 8
 
 
 def test_slow_clients_do_not_slow_normal_requests(database_url):
-    server = Server({"TALER_INVENTORY_DATABASE_URL": database_url,
-                     "TALER_INVENTORY_ADMIN_PASSWORD": factories.ADMIN_PASSWORD,
-                     "TALER_INVENTORY_HEAD_TIMEOUT": "3",
-                     "TALER_INVENTORY_BODY_TIMEOUT": "3"})
+    server = Server(serve_env(database_url, HEAD_TIMEOUT="3", BODY_TIMEOUT="3"))
     try:
         server.wait_ready()
-        admin = _token(server, "admin", factories.ADMIN_PASSWORD)
+        admin = token_headers(server, "admin", factories.ADMIN_PASSWORD)
         resp = server.post("/private/products", headers=admin, json={
             "product_id": "p", "description": "p", "unit": "piece",
             "unit_price": ["KUDOS:1"], "total_stock": 100_000})

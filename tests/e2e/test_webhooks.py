@@ -2,7 +2,6 @@
 worker, to a real receiver process; and the Tryton module's webhook set-up."""
 import json
 import statistics
-import threading
 import time
 import types
 
@@ -10,9 +9,11 @@ import pytest
 import requests
 
 from tests import factories
+from tests.support.threads import run_threads
 from tests.webhook_receiver import Receiver
 
-from .test_serve import Server, _token
+from tests.support.server import Server, serve_env, token_headers
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.e2e
 
@@ -22,8 +23,7 @@ FAST = {"TALER_INVENTORY_WEBHOOK_INTERVAL": "0.05", "TALER_INVENTORY_WEBHOOK_TIM
 
 
 def _env(database_url, **more):
-    return {"TALER_INVENTORY_DATABASE_URL": database_url,
-            "TALER_INVENTORY_ADMIN_PASSWORD": factories.ADMIN_PASSWORD, **FAST, **more}
+    return {**serve_env(database_url), **FAST, **more}
 
 
 @pytest.fixture
@@ -45,15 +45,6 @@ def receiver(tmp_path):
     rec = Receiver(tmp_path)
     yield rec
     rec.stop()
-
-
-def _until(condition, what, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"not within {seconds} s: {what}")
 
 
 def _pending(db) -> int:
@@ -110,11 +101,11 @@ def test_tryton_setup_creates_its_webhooks_and_they_fire(tryton_taler, legacy_sh
     assert [json.loads(r["body"]) for r in got] == [{"event": "payment", "order_id": "inv-42"}] * 2
     assert all(r["method"] == "POST" and r["headers"]["Content-Type"] == "application/json"
                for r in got)
-    _until(lambda: _pending(db) == 0, "both recorded as delivered")
+    until(lambda: _pending(db) == 0, "both recorded as delivered")
 
 
 def _admin_setup(server, receiver, events, **fields):
-    admin = _token(server, "admin", factories.ADMIN_PASSWORD)
+    admin = token_headers(server, "admin", factories.ADMIN_PASSWORD)
     for event in events:
         resp = server.post("/private/webhooks", headers=admin, json={
             "webhook_id": event, "event_type": event, "url": f"{receiver.url}/{event}",
@@ -140,8 +131,8 @@ def test_nothing_lost_across_an_outage_and_a_restart(database_url, db, receiver)
         admin = _admin_setup(first, receiver, ["inventory_added"])
         for n in range(10):
             _product(first, admin, f"p{n}")
-        _until(lambda: db.execute("SELECT count(*) AS n FROM webhook_attempts"
-                                  ).fetchone()["n"] >= 3, "a few failed attempts")
+        until(lambda: db.execute("SELECT count(*) AS n FROM webhook_attempts"
+                                 ).fetchone()["n"] >= 3, "a few failed attempts")
         assert first.stop() == 0
     finally:
         first.kill()
@@ -150,12 +141,12 @@ def test_nothing_lost_across_an_outage_and_a_restart(database_url, db, receiver)
     second = Server(_env(database_url), workers=1)
     try:
         second.wait_ready()
-        admin = _token(second, "admin", factories.ADMIN_PASSWORD)
+        admin = token_headers(second, "admin", factories.ADMIN_PASSWORD)
         for n in range(10, 15):
             _product(second, admin, f"p{n}")
         time.sleep(0.5)
         receiver.start()
-        _until(lambda: _pending(db) == 0, "every event delivered")
+        until(lambda: _pending(db) == 0, "every event delivered")
         assert second.stop() == 0
     finally:
         second.kill()
@@ -173,18 +164,13 @@ def test_a_hanging_receiver_does_not_slow_a_lock_storm(database_url, db, tmp_pat
         quick.start()
         hanging.start(hang=60)
         server.wait_ready()
-        admin = _token(server, "admin", factories.ADMIN_PASSWORD)
+        admin = token_headers(server, "admin", factories.ADMIN_PASSWORD)
         _product(server, admin, "hot", stock=1_000_000)
 
         def storm(threads=6, per_thread=60):
-            latencies = []
-            lock = threading.Lock()
-            barrier = threading.Barrier(threads)
-
             def run(i):
                 mine = []
                 with requests.Session() as s:
-                    barrier.wait(30)
                     for n in range(per_thread):
                         start = time.monotonic()
                         if n % 10 == 9:  # a catalogue change: an event recorded
@@ -199,14 +185,10 @@ def test_a_hanging_receiver_does_not_slow_a_lock_storm(database_url, db, tmp_pat
                                                 "duration": {"d_us": 60_000_000}})
                         mine.append(time.monotonic() - start)
                         assert resp.status_code == 204, resp.text
-                with lock:
-                    latencies.extend(mine)
+                return mine
 
-            workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
-            for t in workers:
-                t.start()
-            for t in workers:
-                t.join(120)
+            latencies = [s for mine in run_threads(run, threads, join_timeout=120)
+                         for s in mine]
             assert len(latencies) == threads * per_thread
             return latencies
 
@@ -227,9 +209,9 @@ def test_a_hanging_receiver_does_not_slow_a_lock_storm(database_url, db, tmp_pat
         for n in range(3):
             requests.patch(f"{server.base}/private/products/warm", headers=admin, timeout=10,
                            json={"description": f"warm {n}", "unit": "piece"})
-        _until(lambda: db.execute("SELECT count(*) AS n FROM webhook_deliveries"
-                                  " WHERE claimed_until IS NOT NULL").fetchone()["n"] >= 2,
-               "the worker is stuck on the hanging receiver")
+        until(lambda: db.execute("SELECT count(*) AS n FROM webhook_deliveries"
+                                 " WHERE claimed_until IS NOT NULL").fetchone()["n"] >= 2,
+              "the worker is stuck on the hanging receiver")
         stuck = storm()
         b50, s50 = statistics.median(baseline), statistics.median(stuck)
         b95 = statistics.quantiles(baseline, n=20)[18]
@@ -241,11 +223,11 @@ def test_a_hanging_receiver_does_not_slow_a_lock_storm(database_url, db, tmp_pat
         assert s50 < 2 * b50 + 0.010 and s95 < 3 * b95 + 0.050
         # The quick webhook got all its events meanwhile: the hanging ones hold up
         # only their own queues.
-        _until(lambda: db.execute(
+        until(lambda: db.execute(
             """SELECT count(*) AS n FROM webhook_deliveries d JOIN webhooks w
-                 USING (webhook_serial) WHERE w.webhook_id = 'quick'
-                  AND d.delivered_time IS NULL""").fetchone()["n"] == 0,
-               "quick deliveries", 60)
+                USING (webhook_serial) WHERE w.webhook_id = 'quick'
+                 AND d.delivered_time IS NULL""").fetchone()["n"] == 0,
+              "quick deliveries", 60)
         assert len(quick.requests()) == 3 * 36 + 3
     finally:
         server.stop()
@@ -264,8 +246,8 @@ def test_webhooks_command_shows_the_backlog_and_retries(database_url, db, receiv
         srv.wait_ready()
         admin = _admin_setup(srv, receiver, ["inventory_added"])
         _product(srv, admin, "tea")
-        _until(lambda: db.execute("SELECT attempts FROM webhook_deliveries").fetchone()
-               ["attempts"] == 1, "one failed attempt")
+        until(lambda: db.execute("SELECT attempts FROM webhook_deliveries").fetchone()
+              ["attempts"] == 1, "one failed attempt")
         env = {"TALER_INVENTORY_DATABASE_URL": database_url}
         result = CliRunner().invoke(main, ["webhooks"], env=env)
         assert result.exit_code == 0, result.output
@@ -279,7 +261,7 @@ def test_webhooks_command_shows_the_backlog_and_retries(database_url, db, receiv
         assert result.exit_code == 0, result.output
         assert "1 waiting deliveries are due now" in result.output
         assert "a server's delivery worker is sending them" in result.output
-        _until(lambda: _pending(db) == 0, "delivered by the server's worker")
+        until(lambda: _pending(db) == 0, "delivered by the server's worker")
         assert [r["body"] for r in receiver.requests()] == ["tea 10"]
         assert "taler_inventory_webhook_backlog 0.0" in srv.get("/metrics").text
     finally:
