@@ -296,7 +296,7 @@ def delete_product(conn, instance_serial: int, product_id: str, now: int, *,
         return Outcome(Status.OK)
 
 
-def pos_catalogue(conn, instance_serial: int, now: int):
+def lookup_pos_catalogue(conn, instance_serial: int, now: int):
     """Every product with its details and every category, from one snapshot."""
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
