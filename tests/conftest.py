@@ -151,6 +151,15 @@ def h(admin_headers):
 
 
 @pytest.fixture
+def receiver(tmp_path):
+    """A webhook receiver process on a free port (started by the test), stopped after."""
+    from .webhook_receiver import Receiver
+    rec = Receiver(tmp_path)
+    yield rec
+    rec.stop()
+
+
+@pytest.fixture
 def unreachable_app():
     """An app whose database refuses connections (nothing listens on its port)."""
     port = free_port()
