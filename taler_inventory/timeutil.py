@@ -29,6 +29,13 @@ def add(abs_us: int, rel_us: int) -> int:
     return min(abs_us + rel_us, FOREVER)
 
 
+def ceil_to_second(us: int) -> int:
+    """Round a time up to a whole second (Taler Timestamps have seconds)."""
+    if us >= FOREVER:
+        return FOREVER
+    return min(-(-us // US_PER_S) * US_PER_S, FOREVER)
+
+
 def timestamp_to_wire(abs_us: int | None):
     """Render an absolute time as a Taler ``Timestamp`` (whole seconds)."""
     if abs_us is None:

@@ -25,6 +25,7 @@ from ..backenddb import instances as instances_db
 from ..backenddb.outcome import Status
 from ..db import get_db
 from ..errors import ErrorCode, TalerError, malformed, parameter_error
+from ..exactjson import JsonNumber
 from ..timeutil import now_us
 from .legacy_credentials import legacy_credentials
 
@@ -384,10 +385,6 @@ def check_nesting(data: bytes, limit: int):
                                  f"nested deeper than {limit} levels")
         elif token in (b"]", b"}"):
             depth -= 1
-
-
-class JsonNumber(str):
-    """A JSON number with a fraction or exponent, kept as written (never a float)."""
 
 
 def _exact_float(text):

@@ -86,7 +86,7 @@ def password_hash(auth: dict) -> str:
 
 def change_auth(instance_id: str, auth: dict):
     """New credentials (password, or ``external``); every token stops working."""
-    outcome = get_db().run(instances_db.set_auth, instance_id, password_hash(auth),
+    outcome = get_db().run(instances_db.update_instance_auth, instance_id, password_hash(auth),
                            auth_method=auth["method"])
     if not outcome.ok:
         fail(outcome.status, instance_id)

@@ -14,7 +14,7 @@ bp = Blueprint("pos", __name__)
 @endpoint(permission="products-read", response=PosSchema)
 def private_get_pos():
     """Every product with its full details, and every category, in one answer."""
-    products, categories = get_db().run(products_db.pos_catalogue,
+    products, categories = get_db().run(products_db.lookup_pos_catalogue,
                                         g.instance["instance_serial"], now_us())
     return {
         "products": [product_detail(row, with_id=True) for row in products],

@@ -7,15 +7,17 @@ import io
 import segno
 from flask import Blueprint, current_app, g, jsonify, render_template_string, request
 
-from .. import contract, longpoll, talercrypto
+from .. import contract, ids, talercrypto
 from ..backenddb import orders as orders_db
+from ..backenddb.outcome import Status
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
 from ..longpoll import LongPoll
+from ..orders import amount_text, currency_of
 from ..schemas.orders import ClaimRequestSchema, ClaimResponseSchema, PublicOrderQuerySchema
 from ..timeutil import now_us
-from .common import empty_response, endpoint, require_instance
-from .orders import amount_text, known_shape, pay_uri
+from .common import empty_response, endpoint, known_id, require_instance
+from .orders import pay_uri, wait_for_order
 
 bp = Blueprint("public_orders", __name__)
 
@@ -28,21 +30,14 @@ bp = Blueprint("public_orders", __name__)
 def get_orders_id(order_id, args):
     """An order's status for its customer: 402 with ``taler_pay_uri`` unpaid, 200 paid."""
     require_instance()
-    known_shape(order_id)
+    known_id(order_id, ids.ORDER_ID, ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN)
     instance_serial = g.instance["instance_serial"]
     html = _wants_html()
     # A page for a browser never waits (the docs: timeout_ms treated as zero).
     poll = LongPoll(None if html else args.get("timeout_ms"))
-    keys = (longpoll.order_key(instance_serial, order_id),)
-    while True:
-        poll.begin()
-        row = get_db().run(orders_db.lookup_order, instance_serial=instance_serial,
-                           order_id=order_id)
-        if row is None:
-            raise TalerError(ErrorCode.MERCHANT_GENERIC_ORDER_UNKNOWN, order_id)
-        goto = _authorize(row, args)
-        if goto or not _negative(row, args) or not poll.wait(keys):
-            break
+    row = wait_for_order(order_id, poll,
+                         lambda row: not _authorize(row, args) and _negative(row, args))
+    goto = _authorize(row, args)
     if goto:
         # The docs: 302 for a browser, otherwise 202 with a StatusGotoResponse.
         if html:
@@ -50,7 +45,7 @@ def get_orders_id(order_id, args):
         response = jsonify({"public_reorder_url": goto})
         response.status_code = 202
         return response
-    currency = row["amount"].split(":", 1)[0]
+    currency = currency_of(row)
     if _paid_here(row, args):
         body = {"refunded": row["refunded_value"] > 0,
                 "refund_pending": row["refunded_value"] > 0,
@@ -95,7 +90,7 @@ def _negative(row, args) -> bool:
     if not _paid_here(row, args):
         return True
     refund = args.get("refund")
-    if refund is not None and refund.currency != row["amount"].split(":", 1)[0]:
+    if refund is not None and refund.currency != currency_of(row):
         raise TalerError(ErrorCode.GENERIC_PARAMETER_MALFORMED, "refund",
                          hint="refund is not in the currency of the order.",
                          parameter="refund")
@@ -186,13 +181,13 @@ def _page(row, body, status):
 def post_orders_id_claim(order_id, body):
     """A wallet claims the order: the terms with its nonce, signed by the instance."""
     require_instance()
-    known_shape(order_id, ErrorCode.MERCHANT_POST_ORDERS_ID_CLAIM_NOT_FOUND)
+    known_id(order_id, ids.ORDER_ID, ErrorCode.MERCHANT_POST_ORDERS_ID_CLAIM_NOT_FOUND)
     outcome = get_db().run(orders_db.claim_order, instance_serial=g.instance["instance_serial"],
                            order_id=order_id, nonce=body["nonce"], token=body.get("token"),
                            now=now_us())
-    if outcome.status == "unknown":
+    if outcome.status == Status.UNKNOWN:
         raise TalerError(ErrorCode.MERCHANT_POST_ORDERS_ID_CLAIM_NOT_FOUND, order_id)
-    if outcome.status == "claimed":
+    if outcome.status == Status.CLAIMED:
         raise TalerError(ErrorCode.MERCHANT_POST_ORDERS_ID_CLAIM_ALREADY_CLAIMED, order_id)
     return {"contract_terms": outcome.contract_terms,
             "sig": contract.sign(outcome.private_key, outcome.contract_terms)}

@@ -76,9 +76,9 @@ def insert_instance(conn, *, instance_id, password_hash, settings, auth_method="
     return Outcome(Status.CREATED if row is not None else Status.CONFLICT)
 
 
-def set_auth(conn, instance_id: str, password_hash: str, *, auth_method: str = "token",
-             create_name: str | None = None, default_pay_delay: int = 0,
-             max_lock_duration: int = 0) -> Outcome:
+def update_instance_auth(conn, instance_id: str, password_hash: str, *,
+                         auth_method: str = "token", create_name: str | None = None,
+                         default_pay_delay: int = 0, max_lock_duration: int = 0) -> Outcome:
     """Set an instance's credentials and revoke its tokens; create it if ``create_name``.
 
     OK, CREATED (by ``create_name``) or UNKNOWN.
@@ -101,8 +101,8 @@ def set_auth(conn, instance_id: str, password_hash: str, *, auth_method: str = "
 
 
 def set_password(conn, instance_id: str, password_hash: str, **kwargs) -> Outcome:
-    """The ``token`` method with a new password (see :func:`set_auth`)."""
-    return set_auth(conn, instance_id, password_hash, **kwargs)
+    """The ``token`` method with a new password (see :func:`update_instance_auth`)."""
+    return update_instance_auth(conn, instance_id, password_hash, **kwargs)
 
 
 def list_instances(conn):

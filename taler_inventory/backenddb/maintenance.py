@@ -61,7 +61,7 @@ def reclaim_expired(conn, now: int, *, batch: int = GC_BATCH,
     """
     holds = products = 0
     for serial in _products_with_expired_holds(conn, now, max_products):
-        reclaimed = _gc_product(conn, serial, now, batch)
+        reclaimed = _gc_product_holds(conn, serial, now, batch)
         if reclaimed:
             holds += reclaimed
             products += 1
@@ -80,7 +80,7 @@ def _products_with_expired_holds(conn, now: int, limit: int | None) -> list[int]
     return [r["product_serial"] for r in rows]
 
 
-def _gc_product(conn, product_serial: int, now: int, batch: int) -> int:
+def _gc_product_holds(conn, product_serial: int, now: int, batch: int) -> int:
     total = 0
     while True:
         row = conn.execute("SELECT out_holds FROM gc_product_holds(%s, %s, %s)",

@@ -1,42 +1,81 @@
-"""Database operations on orders: create (hand-over of cart locks), pay, delete,
-look up and list."""
+"""Database operations on orders: create (hand-over of cart locks), pay, refund,
+forget, claim, delete, look up and list.
+
+Each reports as :mod:`.outcome` says: a lookup its row or None, a listing its rows,
+everything else an :class:`~.outcome.Outcome` whose status is the SQL text.
+"""
 from dataclasses import dataclass
 from decimal import Decimal
 
 from psycopg.types.json import Jsonb
 
-from ..contract import NotForgettable
+from ..contract import NotForgettable, order_terms
+from ..exactjson import exact_dumps
 from . import instances as instances_db
+from .outcome import Outcome, Status
 
 
 @dataclass(frozen=True)
-class CreateOutcome:
-    # ok, exists, conflict, unknown_product, precision, below_minimum, insufficient
-    status: str
+class StockOutcome(Outcome):
+    """An order operation's status, and for INSUFFICIENT what did not fit."""
+
+    product_id: str | None = None
+    requested: Decimal | None = None
+    available: Decimal | None = None
+    restock: int | None = None
+    reclaimed: int = 0  # expired holds of its products reclaimed on the way
+
+
+@dataclass(frozen=True)
+class CreateOutcome(StockOutcome):
+    """OK (made now, or the same request made it before), CONFLICT, UNKNOWN (a
+    product), PRECISION, BELOW_MINIMUM or INSUFFICIENT (``line`` says which)."""
+
     claim_token: str | None = None
     line: int | None = None  # 1-based line of inventory_products at fault
-    product_id: str | None = None
-    requested: Decimal | None = None
-    available: Decimal | None = None
     next_expiration: int | None = None
-    restock: int | None = None
-    reclaimed: int = 0  # expired holds of its products reclaimed on the way
 
 
 @dataclass(frozen=True)
-class PayOutcome:
-    status: str  # ok, already_paid, unknown, insufficient
-    product_id: str | None = None
-    requested: Decimal | None = None
-    available: Decimal | None = None
-    restock: int | None = None
-    reclaimed: int = 0  # expired holds of its products reclaimed on the way
+class PayOutcome(StockOutcome):
+    """OK (sold now), PAID (sold before), UNKNOWN or INSUFFICIENT."""
 
 
-def order_products(conn, *, instance_serial, product_ids):
+def create_order(conn, *, instance_serial, draft, reclaim_batch) -> CreateOutcome:
+    """Store an order :class:`~taler_inventory.orders.Draft` with its contract terms
+    and hand the carts of its lock uuids over to it, or change nothing.
+
+    One transaction: the products and the instance the contract describes are read
+    (without row locks), the terms made from them, then the stored procedure takes
+    the stock decisions.  The contract rules may raise ``OrderRefused``.
+    """
+    product_ids = [p for p, _ in draft.lines]
+    with conn.transaction():
+        products = _order_products(conn, instance_serial, product_ids) if product_ids else {}
+        instance, account = _contract_instance(conn, instance_serial)
+        total, terms = order_terms(draft, products=products, instance=instance,
+                                   account=account)
+        row = conn.execute(
+            """SELECT out_status, out_claim_token, out_line, out_product_id, out_requested,
+                      out_available, out_next_expiration, out_restock, out_reclaimed
+                 FROM create_order(%s, %s, %s, %s, %s, %s, %s, %s::JSONB, %s,
+                                   %s::TEXT[], %s::NUMERIC[], %s::TEXT[], %s, %s)""",
+            (instance_serial, draft.order_id, draft.request_hash, draft.now,
+             draft.pay_deadline, draft.summary, None if total is None else str(total),
+             exact_dumps(terms), draft.claim_token, product_ids,
+             [qty for _, qty in draft.lines], draft.lock_uuids, reclaim_batch,
+             draft.session_id)).fetchone()
+    return CreateOutcome(Status(row["out_status"]), product_id=row["out_product_id"],
+                         requested=row["out_requested"], available=row["out_available"],
+                         restock=row["out_restock"], reclaimed=row["out_reclaimed"] or 0,
+                         claim_token=row["out_claim_token"], line=row["out_line"],
+                         next_expiration=row["out_next_expiration"])
+
+
+def _order_products(conn, instance_serial, product_ids):
     """What an order's contract says about its inventory products, by product id.
 
-    Read without row locks: the stock decisions are made by :func:`create_order`.
+    Read without row locks: the stock decisions are made by SQL ``create_order``.
     """
     rows = conn.execute(
         """SELECT product_id, product_name, description, description_i18n, unit,
@@ -47,31 +86,18 @@ def order_products(conn, *, instance_serial, product_ids):
     return {r["product_id"]: r for r in rows}
 
 
-def create_order(conn, *, instance_serial, order_id, request_hash, now, pay_deadline,
-                 summary, amount, contract_terms, claim_token, lines, lock_uuids,
-                 reclaim_batch, session_id=None) -> CreateOutcome:
-    """Create the order and hand the carts of ``lock_uuids`` over to it, or change nothing.
-
-    ``lines`` is a list of (product_id, quantity) in request order;
-    ``contract_terms`` is JSON text.
-    """
-    row = conn.execute(
-        """SELECT out_status, out_claim_token, out_line, out_product_id, out_requested,
-                  out_available, out_next_expiration, out_restock, out_reclaimed
-             FROM create_order(%s, %s, %s, %s, %s, %s, %s, %s::JSONB, %s,
-                               %s::TEXT[], %s::NUMERIC[], %s::TEXT[], %s)""",
-        (instance_serial, order_id, request_hash, now, pay_deadline, summary, amount,
-         contract_terms, claim_token, [p for p, _ in lines],
-         [qty for _, qty in lines], list(lock_uuids), reclaim_batch)).fetchone()
-    if row["out_status"] == "ok" and session_id is not None:
-        # In the same transaction as the insert (the caller's).
-        conn.execute("UPDATE orders SET session_id = %s"
-                     " WHERE instance_serial = %s AND order_id = %s",
-                     (session_id, instance_serial, order_id))
-    return CreateOutcome(row["out_status"], row["out_claim_token"], row["out_line"],
-                         row["out_product_id"], row["out_requested"], row["out_available"],
-                         row["out_next_expiration"], row["out_restock"],
-                         row["out_reclaimed"] or 0)
+def _contract_instance(conn, instance_serial):
+    """What a contract says of the instance, and the bank account it names (the
+    oldest active one; None without)."""
+    instance = conn.execute(
+        """SELECT name, merchant_pub, settings, default_refund_delay,
+                  default_wire_transfer_delay
+             FROM instances WHERE instance_serial = %s""", (instance_serial,)).fetchone()
+    account = conn.execute(
+        """SELECT payto_uri, h_wire FROM instance_accounts
+            WHERE instance_serial = %s AND active ORDER BY account_serial LIMIT 1""",
+        (instance_serial,)).fetchone()
+    return instance, account
 
 
 def pay_order(conn, *, instance_serial, order_id, now, reclaim_batch, nonce) -> PayOutcome:
@@ -86,7 +112,7 @@ def pay_order(conn, *, instance_serial, order_id, now, reclaim_batch, nonce) -> 
                       out_reclaimed
                  FROM pay_order(%s, %s, %s, %s)""",
             (instance_serial, order_id, now, reclaim_batch)).fetchone()
-        if row["out_status"] == "ok":
+        if row["out_status"] == Status.OK:
             conn.execute(
                 """UPDATE orders
                       SET claim_nonce = %(nonce)s, claim_time = %(now)s,
@@ -94,14 +120,16 @@ def pay_order(conn, *, instance_serial, order_id, now, reclaim_batch, nonce) -> 
                                            || jsonb_build_object('nonce', %(nonce)s::TEXT)
                     WHERE instance_serial = %(i)s AND order_id = %(o)s AND claim_nonce IS NULL""",
                 {"nonce": nonce, "now": now, "i": instance_serial, "o": order_id})
-    return PayOutcome(row["out_status"], row["out_product_id"], row["out_requested"],
-                      row["out_available"], row["out_restock"], row["out_reclaimed"] or 0)
+    return PayOutcome(Status(row["out_status"]), product_id=row["out_product_id"],
+                      requested=row["out_requested"], available=row["out_available"],
+                      restock=row["out_restock"], reclaimed=row["out_reclaimed"] or 0)
 
 
 @dataclass(frozen=True)
-class RefundOutcome:
-    # ok, unknown, unpaid, currency, not_allowed, too_late, too_high
-    status: str
+class RefundOutcome(Outcome):
+    """OK, UNKNOWN, UNPAID, CURRENCY, NOT_ALLOWED, TOO_LATE or TOO_HIGH; the
+    contract terms of a known order."""
+
     contract_terms: dict | None = None
 
 
@@ -110,50 +138,42 @@ def refund_order(conn, *, instance_serial, order_id, refund, reason, now) -> Ref
     row = conn.execute(
         "SELECT out_status, out_contract_terms FROM refund_order(%s, %s, %s, %s, %s, %s)",
         (instance_serial, order_id, refund.currency, refund.value, reason, now)).fetchone()
-    return RefundOutcome(row["out_status"], row["out_contract_terms"])
+    return RefundOutcome(Status(row["out_status"]), contract_terms=row["out_contract_terms"])
 
 
-def forget_order(conn, *, instance_serial, order_id, forget):
-    """Apply ``forget(terms) -> count`` to the order's contract terms and store them.
+@dataclass(frozen=True)
+class ForgetOutcome(Outcome):
+    """OK with how many fields were forgotten now, UNKNOWN, or NOT_FORGETTABLE
+    (``field``: the key that its object does not list as forgettable)."""
 
-    Returns "unknown", the ``NotForgettable`` error ``forget`` raised (nothing is
-    stored), or how many fields were forgotten now.
-    """
+    forgotten: int = 0
+
+
+def forget_order(conn, *, instance_serial, order_id, forget) -> ForgetOutcome:
+    """Apply ``forget(terms) -> count`` to the order's contract terms and store them
+    (nothing is stored when ``forget`` raises ``NotForgettable``)."""
     with conn.transaction():
         row = conn.execute(
             """SELECT order_serial, contract_terms FROM orders
                 WHERE instance_serial = %s AND order_id = %s FOR UPDATE""",
             (instance_serial, order_id)).fetchone()
         if row is None:
-            return "unknown"
+            return ForgetOutcome(Status.UNKNOWN)
         terms = row["contract_terms"]
         try:
             count = forget(terms)
         except NotForgettable as err:
-            return err
+            return ForgetOutcome(Status.NOT_FORGETTABLE, field=str(err))
         if count:
             conn.execute("UPDATE orders SET contract_terms = %s WHERE order_serial = %s",
                          (Jsonb(terms), row["order_serial"]))
-        return count
-
-
-def contract_instance(conn, *, instance_serial):
-    """What a contract says of the instance, and the bank account it names (the
-    oldest active one; None without)."""
-    instance = conn.execute(
-        """SELECT name, merchant_pub, settings, default_refund_delay,
-                  default_wire_transfer_delay
-             FROM instances WHERE instance_serial = %s""", (instance_serial,)).fetchone()
-    account = conn.execute(
-        """SELECT payto_uri, h_wire FROM instance_accounts
-            WHERE instance_serial = %s AND active ORDER BY account_serial LIMIT 1""",
-        (instance_serial,)).fetchone()
-    return instance, account
+        return ForgetOutcome(Status.OK, forgotten=count)
 
 
 @dataclass(frozen=True)
-class ClaimOutcome:
-    status: str  # ok, unknown (or a wrong claim token), claimed (by another nonce)
+class ClaimOutcome(Outcome):
+    """OK, UNKNOWN (or a wrong claim token), CLAIMED (by another nonce)."""
+
     contract_terms: dict | None = None
     private_key: bytes | None = None
 
@@ -164,16 +184,17 @@ def claim_order(conn, *, instance_serial, order_id, nonce, token, now) -> ClaimO
         row = conn.execute(
             "SELECT out_status, out_contract_terms FROM claim_order(%s, %s, %s, %s, %s)",
             (instance_serial, order_id, nonce, token, now)).fetchone()
-        if row["out_status"] != "ok":
-            return ClaimOutcome(row["out_status"])
-        return ClaimOutcome("ok", row["out_contract_terms"],
-                            instances_db.private_key(conn, instance_serial))
+        if row["out_status"] != Status.OK:
+            return ClaimOutcome(Status(row["out_status"]))
+        return ClaimOutcome(Status.OK, contract_terms=row["out_contract_terms"],
+                            private_key=instances_db.private_key(conn, instance_serial))
 
 
-def delete_order(conn, *, instance_serial, order_id) -> str:
-    """Delete an unpaid order and free its stock; status ok, unknown or paid."""
-    return conn.execute("SELECT out_status FROM delete_order(%s, %s)",
-                        (instance_serial, order_id)).fetchone()["out_status"]
+def delete_order(conn, *, instance_serial, order_id) -> Outcome:
+    """Delete an unpaid order and free its stock: OK, UNKNOWN or PAID."""
+    row = conn.execute("SELECT out_status FROM delete_order(%s, %s)",
+                       (instance_serial, order_id)).fetchone()
+    return Outcome(Status(row["out_status"]))
 
 
 def lookup_order(conn, *, instance_serial, order_id):
@@ -220,15 +241,12 @@ def list_orders(conn, *, instance_serial, limit, offset=None, paid=None, refunde
     if offset is not None:
         where.append("order_serial > %(offset)s" if limit >= 0 else "order_serial < %(offset)s")
         params["offset"] = offset
-    if after is not None:
-        where.append("creation_time > %(after)s")
-        params["after"] = after
-    if before is not None:
-        where.append("creation_time < %(before)s")
-        params["before"] = before
-    if session_id is not None:
-        where.append("session_id = %(session_id)s")
-        params["session_id"] = session_id
+    for key, value, clause in (("after", after, "creation_time > %(after)s"),
+                               ("before", before, "creation_time < %(before)s"),
+                               ("session_id", session_id, "session_id = %(session_id)s")):
+        if value is not None:
+            where.append(clause)
+            params[key] = value
     if fulfillment_url is not None:
         # The md5 term is what orders_by_fulfillment_url indexes.
         where.append("md5(fulfillment_url) = md5(%(url)s) AND fulfillment_url = %(url)s")

@@ -54,12 +54,13 @@ class Status(enum.StrEnum):
     # -- orders
     PAID = "paid"
     UNPAID = "unpaid"
-    ALREADY_PAID = "already_paid"
     CLAIMED = "claimed"
     CURRENCY = "currency"
     NOT_ALLOWED = "not_allowed"
     TOO_HIGH = "too_high"
     TOO_LATE = "too_late"
+    #: A forget path names a field its object does not list as forgettable.
+    NOT_FORGETTABLE = "not_forgettable"
 
 
 @dataclass(frozen=True)

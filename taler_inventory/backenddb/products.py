@@ -6,8 +6,8 @@ but are not reclaimed yet, a sum that touches expired rows only.
 """
 from psycopg.types.json import Jsonb
 
-from ..schemas.products import (excess_precision, precision_of, resolve_precision,
-                                with_base_price)
+from ..stock import (excess_precision, precision_of, resolve_precision,
+                     with_base_price)
 from .outcome import Outcome, Status
 from .paging import page
 from .units import unit_policy
@@ -296,7 +296,7 @@ def delete_product(conn, instance_serial: int, product_id: str, now: int, *,
         return Outcome(Status.OK)
 
 
-def pos_catalogue(conn, instance_serial: int, now: int):
+def lookup_pos_catalogue(conn, instance_serial: int, now: int):
     """Every product with its details and every category, from one snapshot."""
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")

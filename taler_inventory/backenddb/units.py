@@ -6,7 +6,7 @@ row with ``builtin``), plus its custom units (the other ``units`` rows).
 """
 from psycopg.types.json import Jsonb
 
-from ..schemas.products import precision_of
+from ..stock import precision_of
 from .outcome import Outcome, Status
 
 #: The catalogue of an instance; ``%(instance)s`` must be bound.

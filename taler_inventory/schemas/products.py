@@ -11,59 +11,15 @@ from decimal import Decimal
 from marshmallow import ValidationError, fields, post_load, validate
 
 from .. import quantity as q
+from .. import stock
 from ..amount import Amount
+from ..stock import QUANTITIES
 from .common import (AmountField, BaseSchema, DecimalQuantity, JsonObject, LegacyQuantity,
                      PageQuerySchema, QueryInteger, StrictBoolean, StrictInteger, Text,
                      Timestamp, merge_quantity)
 
 PRODUCT_ID = [validate.Length(min=1, max=128),
               validate.Regexp(r"^[^/]*$", error="must not contain '/'")]
-
-#: Quantity fields: (legacy name, may be unlimited).  The unit name is "unit_" + it.
-QUANTITIES = {"total_stock": True, "total_sold": False, "total_lost": False,
-              "minimum_quantity": False}
-
-#: The precision of a product whose fractions are allowed, unless it says otherwise.
-DEFAULT_FRACTION_PRECISION = 6
-
-
-def precision_of(allow_fraction: bool, level: int | None) -> int:
-    """The fraction digits a product's quantities may have."""
-    if not allow_fraction:
-        return 0
-    return DEFAULT_FRACTION_PRECISION if level is None else level
-
-
-def with_base_price(prices: list[str], base: Amount) -> list[str]:
-    """A stored price list with a new base price (first), other currencies kept."""
-    rest = [p for p in prices[1:] if Amount.parse(p).currency != base.currency]
-    return [str(base)] + rest
-
-
-def resolve_precision(product: dict, policy: tuple[bool, int]) -> None:
-    """Set fractions and precision of a new product: what it says, else its unit's.
-
-    ``policy`` is (fractions allowed, precision) of the product's unit.  An explicit
-    precision counts only with fractions; fractions allowed without a precision of
-    their own take the unit's, or the default where the unit has none.
-    """
-    unit_allow, unit_level = policy
-    allow = product.get("unit_allow_fraction", unit_allow)
-    level = product.get("unit_precision_level")
-    if level is None and unit_allow:
-        level = unit_level
-    product["unit_allow_fraction"] = allow
-    product["unit_precision_level"] = precision_of(allow, level)
-
-
-def excess_precision(values: dict, precision: int) -> str | None:
-    """The wire name of the first quantity in ``values`` with too many fraction digits."""
-    for legacy in QUANTITIES:
-        value = values.get(legacy)
-        if value is not None and q.fraction_digits(value) > precision:
-            return "unit_" + legacy
-    return None
-
 
 class TaxSchema(BaseSchema):
     name = Text(required=True, validate=validate.Length(max=1024))
@@ -230,12 +186,9 @@ class PosProductSchema(ProductDetailSchema):
 
 def product_detail(row, *, with_id=False) -> dict:
     """The details of a product from its database row (see backenddb.products)."""
-    stock = row["total_stock"]
+    total = row["total_stock"]
     locked = row["locked"]
-    if stock is None:
-        available = None
-    else:
-        available = max(Decimal(0), stock - row["total_sold"] - row["total_lost"] - locked)
+    available = stock.available(total, row["total_sold"], row["total_lost"], locked)
     prices = row["unit_price"]
     detail = {
         "product_name": row["product_name"],
@@ -260,7 +213,7 @@ def product_detail(row, *, with_id=False) -> dict:
         detail["next_restock"] = row["next_restock"]
     if row["minimum_age"] is not None:
         detail["minimum_age"] = row["minimum_age"]
-    for name, value in (("total_stock", stock), ("total_sold", row["total_sold"]),
+    for name, value in (("total_stock", total), ("total_sold", row["total_sold"]),
                         ("total_lost", row["total_lost"]), ("total_locked", locked),
                         ("total_available", available),
                         ("minimum_quantity", row["unit_minimum_quantity"])):

@@ -116,3 +116,47 @@ RETURNS INT8 LANGUAGE sql STABLE AS $$
 $$;
 COMMENT ON FUNCTION next_cart_lock_expiration(INT8, INT8, TEXT)
   IS 'Earliest expiry among the live cart locks of a product (other than the asking cart): when stock may free up.';
+
+
+-- The steps every procedure that changes holds shares, each written once, in the
+-- words of the lock order above.
+
+CREATE OR REPLACE FUNCTION exceeds_precision(
+   in_quantity NUMERIC, in_allow_fraction BOOLEAN, in_precision_level INT4)
+RETURNS BOOLEAN LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT scale(trim_scale(in_quantity))
+         > CASE WHEN in_allow_fraction THEN in_precision_level ELSE 0 END
+$$;
+COMMENT ON FUNCTION exceeds_precision(NUMERIC, BOOLEAN, INT4)
+  IS 'Whether a quantity has more fraction digits than a product allows (none without fractions); Python''s stock.exceeds_precision(q, stock.precision_of(...)), a test keeps the two in step.  Inlined where it is used.';
+
+
+CREATE OR REPLACE FUNCTION lock_products_in_order(in_product_serials INT8[])
+RETURNS INT8[] LANGUAGE plpgsql AS $$
+DECLARE
+  v_locked INT8[];
+BEGIN
+  -- Step 4 of the lock order: several product rows, in product_serial order, so
+  -- that transactions locking overlapping sets never deadlock.
+  SELECT COALESCE(array_agg(product_serial ORDER BY product_serial), '{}') INTO v_locked
+    FROM (SELECT product_serial FROM products
+           WHERE product_serial = ANY(in_product_serials)
+           ORDER BY product_serial
+             FOR NO KEY UPDATE) locked;
+  RETURN v_locked;
+END $$;
+COMMENT ON FUNCTION lock_products_in_order(INT8[])
+  IS 'Lock the product rows of in_product_serials FOR NO KEY UPDATE in product_serial order (step 4 of the lock order); return the serials locked (not those of products deleted meanwhile).';
+
+
+CREATE OR REPLACE FUNCTION unreserve(in_product_serials INT8[], in_quantities NUMERIC[])
+RETURNS VOID LANGUAGE sql AS $$
+  -- The caller has deleted holds of (in_product_serials[i], in_quantities[i]) and
+  -- holds the product rows: reserved goes down by what they held, per product.
+  UPDATE products p SET reserved = p.reserved - g.quantity
+    FROM (SELECT s AS product_serial, sum(q) AS quantity
+            FROM unnest(in_product_serials, in_quantities) AS u(s, q) GROUP BY s) g
+   WHERE p.product_serial = g.product_serial
+$$;
+COMMENT ON FUNCTION unreserve(INT8[], NUMERIC[])
+  IS 'After deleting holds (their product serials and quantities, in two arrays): lower products.reserved by what they held, one UPDATE per product.';

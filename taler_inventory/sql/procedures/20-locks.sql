@@ -108,7 +108,6 @@ DECLARE
   v_token BYTEA;
   v_instance INT8;
   v_max_duration INT8;
-  v_precision INT4;
   v_todo INT4[] := '{}';     -- the requests that write their hold, in arrival order
   v_qty NUMERIC[];           -- what each of them sets its hold to (0: removes it)
   v_exp INT8[];
@@ -170,12 +169,12 @@ BEGIN
     RETURN;
   END IF;
   out_restock := p.next_restock;
-  v_precision := CASE WHEN p.unit_allow_fraction THEN p.unit_precision_level ELSE 0 END;
 
   -- Step 2 of the lock order: every request writes its own hold.
   FOR i IN 1..n LOOP
     CONTINUE WHEN out_statuses[i] IS NOT NULL;
-    IF scale(trim_scale(in_quantities[i])) > v_precision THEN
+    IF exceeds_precision(in_quantities[i], p.unit_allow_fraction,
+                         p.unit_precision_level) THEN
       out_statuses[i] := 'precision';
       CONTINUE;
     END IF;
@@ -368,12 +367,8 @@ BEGIN
     RETURN;
   END IF;
   PERFORM adjust_active_locks(in_instance_serial, -out_removed);
-  PERFORM 1 FROM products WHERE product_serial = ANY(v_serials)
-    ORDER BY product_serial FOR NO KEY UPDATE;
-  UPDATE products p SET reserved = p.reserved - g.quantity
-    FROM (SELECT s AS product_serial, sum(q) AS quantity
-            FROM unnest(v_serials, v_quantities) AS u(s, q) GROUP BY s) g
-   WHERE p.product_serial = g.product_serial;
+  PERFORM lock_products_in_order(v_serials);
+  PERFORM unreserve(v_serials, v_quantities);
 END $$;
 COMMENT ON FUNCTION release_cart(INT8, TEXT, INT8)
   IS 'Release every cart lock of lock_uuid; out_live counts those that still held stock.';
@@ -404,8 +399,8 @@ BEGIN
      WHERE pr.instance_serial = a.out_instance_serial AND pr.product_id = in_product_id
        AND pr.total_stock IS NOT NULL AND ins.max_active_locks IS NULL
        AND in_quantity >= pr.unit_minimum_quantity
-       AND scale(trim_scale(in_quantity))
-           <= CASE WHEN pr.unit_allow_fraction THEN pr.unit_precision_level ELSE 0 END;
+       AND NOT exceeds_precision(in_quantity, pr.unit_allow_fraction,
+                                 pr.unit_precision_level);
     IF FOUND THEN
       INSERT INTO holds (instance_serial, product_serial, lock_uuid, quantity, expiration)
       VALUES (a.out_instance_serial, p.product_serial, in_lock_uuid, in_quantity,

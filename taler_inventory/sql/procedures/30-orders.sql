@@ -1,6 +1,9 @@
--- Orders: create_order (the hand-over of cart locks), pay_order, delete_order.
--- One round trip each; every rule of 00-holds.sql applies.  An order holds its
--- lines with one hold per (order, product) that expires at the pay deadline.
+-- Orders: create_order (the hand-over of cart locks), pay_order, delete_order,
+-- refund_order, claim_order.  One round trip each; every rule of 00-holds.sql
+-- applies, through its shared steps (lock_products_in_order, unreserve,
+-- exceeds_precision).  An order holds its lines with one hold per (order, product)
+-- that expires at the pay deadline.  create_order reads as its numbered steps, each
+-- a function of its own just above it.
 
 -- The forms before out_reclaimed: the same arguments, other results, which
 -- CREATE OR REPLACE cannot change.
@@ -16,6 +19,8 @@ BEGIN
     EXECUTE 'DROP FUNCTION ' || f.signature;
   END LOOP;
 END $$;
+-- create_order before in_session_id (the session was set by a second statement).
+DROP FUNCTION IF EXISTS create_order(INT8, TEXT, BYTEA, INT8, INT8, TEXT, TEXT, JSONB, TEXT, TEXT[], NUMERIC[], TEXT[], INT4);
 
 CREATE OR REPLACE FUNCTION order_free_stock(
    in_product_serial INT8, in_instance_serial INT8, in_now INT8, in_reclaim_batch INT4,
@@ -61,91 +66,124 @@ COMMENT ON FUNCTION retry_if_expired_holds_are_busy(NUMERIC, NUMERIC, INT8, INT8
   IS 'Exact expiry for an order line that does not fit after a full reclaim: retry the transaction while expired holds are still locked by others.';
 
 
-CREATE OR REPLACE FUNCTION create_order(
-   in_instance_serial INT8, in_order_id TEXT, in_request_hash BYTEA, in_now INT8,
-   in_pay_deadline INT8, in_summary TEXT, in_amount TEXT, in_contract_terms JSONB,
-   in_claim_token TEXT, in_product_ids TEXT[], in_quantities NUMERIC[],
-   in_lock_uuids TEXT[], in_reclaim_batch INT4,
-   OUT out_status TEXT, OUT out_claim_token TEXT, OUT out_line INT4,
-   OUT out_product_id TEXT, OUT out_requested NUMERIC, OUT out_available NUMERIC,
-   OUT out_next_expiration INT8, OUT out_restock INT8, OUT out_reclaimed INT8)
+CREATE OR REPLACE FUNCTION fit_order_line(
+   in_product_serial INT8, in_instance_serial INT8, in_now INT8, in_reclaim_batch INT4,
+   in_lock_uuids TEXT[], in_requested NUMERIC,
+   OUT out_free NUMERIC, OUT out_reclaimed INT8)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_reclaimed INT8;
+BEGIN
+  -- The caller holds the product row lock.  A few expired holds are reclaimed
+  -- first; before a no, all of them (exactness: expired holds hold nothing).
+  SELECT f.out_free, f.out_reclaimed INTO out_free, out_reclaimed
+    FROM order_free_stock(in_product_serial, in_instance_serial, in_now,
+                          in_reclaim_batch, in_lock_uuids) f;
+  IF in_requested > out_free THEN
+    SELECT f.out_free, f.out_reclaimed INTO out_free, v_reclaimed
+      FROM order_free_stock(in_product_serial, in_instance_serial, in_now, NULL,
+                            in_lock_uuids) f;
+    out_reclaimed := out_reclaimed + v_reclaimed;
+    PERFORM retry_if_expired_holds_are_busy(in_requested, out_free, in_product_serial,
+                                            in_now);
+  END IF;
+END $$;
+COMMENT ON FUNCTION fit_order_line(INT8, INT8, INT8, INT4, TEXT[], NUMERIC)
+  IS 'What an order may take of a locked product for in_requested (order_free_stock, reclaiming all expired holds before a no); the line fits if in_requested <= out_free.';
+
+
+CREATE OR REPLACE FUNCTION check_order_id(
+   in_instance_serial INT8, in_order_id TEXT, in_request_hash BYTEA,
+   OUT out_status TEXT, OUT out_claim_token TEXT)
 LANGUAGE plpgsql AS $$
 DECLARE
   v_existing RECORD;
-  v_serials INT8[];
-  r RECORD;
-  v_free NUMERIC;
-  v_reclaimed INT8;
-  v_order_serial INT8;
-  v_carts INT8;
 BEGIN
-  -- Twin requests for the same order id wait for each other here, so the
-  -- idempotency check below sees a twin that committed meanwhile.  (The two-key
-  -- advisory locks never collide with the one-key instance locks.)
+  -- Twin requests for the same order id wait for each other here, so the check
+  -- below sees a twin that committed meanwhile.  (The two-key advisory locks never
+  -- collide with the one-key instance locks.)
   PERFORM pg_advisory_xact_lock(hashtext(in_order_id), (in_instance_serial & 2147483647)::INT4);
   SELECT request_hash, claim_token INTO v_existing
     FROM orders
    WHERE instance_serial = in_instance_serial AND order_id = in_order_id;
   IF FOUND THEN
+    -- The same request again is done already: ok, with the token it got.
     out_status := CASE WHEN v_existing.request_hash = in_request_hash
-                       THEN 'exists' ELSE 'conflict' END;
+                       THEN 'ok' ELSE 'conflict' END;
     out_claim_token := v_existing.claim_token;
-    RETURN;
   END IF;
+END $$;
+COMMENT ON FUNCTION check_order_id(INT8, TEXT, BYTEA)
+  IS 'Step 1 of create_order: NULL if the order id is free (and now reserved for this transaction), else ok (the same request made it) or conflict, with the stored claim token.';
 
+
+CREATE OR REPLACE FUNCTION lock_order_stock(
+   in_instance_serial INT8, in_product_ids TEXT[], in_lock_uuids TEXT[])
+RETURNS INT8[] LANGUAGE plpgsql AS $$
+BEGIN
+  -- The lock order of 00-holds.sql: the instance's advisory lock, the carts'
+  -- holds, the instance row (capped instances: the hand-over changes
+  -- active_locks), then the order's products and every product the carts hold.
+  -- A cart lock a concurrent request adds on another product after this point is
+  -- not part of this hand-over (it happened after it).
   PERFORM pg_advisory_xact_lock_shared(instance_lock_key(in_instance_serial));
-  -- The lock order of 00-holds.sql: the carts' holds, the instance row (capped
-  -- instances: the hand-over changes active_locks), then the products.
   PERFORM 1 FROM holds
     WHERE lock_uuid = ANY(in_lock_uuids) AND instance_serial = in_instance_serial
     ORDER BY hold_serial
     FOR UPDATE;
   PERFORM lock_instance_counter(in_instance_serial);
-  -- Lock the order's products and every product the given carts hold, in one
-  -- fixed order: overlapping checkouts and cart releases never deadlock.  A cart
-  -- lock a concurrent request adds on another product after this point is not
-  -- part of this hand-over (it happened after it).
-  SELECT COALESCE(array_agg(product_serial ORDER BY product_serial), '{}') INTO v_serials
-    FROM (SELECT product_serial FROM products
-           WHERE product_serial IN (
-                   SELECT product_serial FROM products
-                    WHERE instance_serial = in_instance_serial
-                      AND product_id = ANY(in_product_ids)
-                   UNION
-                   SELECT product_serial FROM holds
-                    WHERE instance_serial = in_instance_serial
-                      AND lock_uuid = ANY(in_lock_uuids))
-           ORDER BY product_serial
-             FOR NO KEY UPDATE) locked;
+  RETURN lock_products_in_order(ARRAY(
+    SELECT product_serial FROM products
+     WHERE instance_serial = in_instance_serial AND product_id = ANY(in_product_ids)
+    UNION
+    SELECT product_serial FROM holds
+     WHERE instance_serial = in_instance_serial AND lock_uuid = ANY(in_lock_uuids)));
+END $$;
+COMMENT ON FUNCTION lock_order_stock(INT8, TEXT[], TEXT[])
+  IS 'Step 2 of create_order: lock what the order and the hand-over change, in the lock order; return the product serials locked.';
 
-  -- Every line must name a locked product and respect its precision and minimum.
-  SELECT l.ord, l.pid, l.qty,
-         CASE WHEN p.product_serial IS NULL THEN 'unknown_product'
-              WHEN scale(trim_scale(l.qty))
-                   > (CASE WHEN p.unit_allow_fraction THEN p.unit_precision_level ELSE 0 END)
+
+CREATE OR REPLACE FUNCTION find_order_line_problem(
+   in_instance_serial INT8, in_product_ids TEXT[], in_quantities NUMERIC[],
+   in_locked INT8[],
+   OUT out_status TEXT, OUT out_line INT4, OUT out_product_id TEXT,
+   OUT out_requested NUMERIC)
+LANGUAGE plpgsql AS $$
+BEGIN
+  -- A product is known only if its row is locked (in_locked).
+  SELECT CASE WHEN p.product_serial IS NULL THEN 'unknown'
+              WHEN exceeds_precision(l.qty, p.unit_allow_fraction, p.unit_precision_level)
                 THEN 'precision'
-              ELSE 'below_minimum' END AS problem
-    INTO r
+              ELSE 'below_minimum' END,
+         l.ord, l.pid, l.qty
+    INTO out_status, out_line, out_product_id, out_requested
     FROM unnest(in_product_ids, in_quantities) WITH ORDINALITY AS l(pid, qty, ord)
     LEFT JOIN products p
       ON p.instance_serial = in_instance_serial AND p.product_id = l.pid
-     AND p.product_serial = ANY(v_serials)
+     AND p.product_serial = ANY(in_locked)
    WHERE p.product_serial IS NULL
-      OR scale(trim_scale(l.qty))
-         > (CASE WHEN p.unit_allow_fraction THEN p.unit_precision_level ELSE 0 END)
+      OR exceeds_precision(l.qty, p.unit_allow_fraction, p.unit_precision_level)
       OR l.qty < p.unit_minimum_quantity
    ORDER BY l.ord
    LIMIT 1;
-  IF FOUND THEN
-    out_status := r.problem;
-    out_line := r.ord;
-    out_product_id := r.pid;
-    out_requested := r.qty;
-    RETURN;
-  END IF;
+END $$;
+COMMENT ON FUNCTION find_order_line_problem(INT8, TEXT[], NUMERIC[], INT8[])
+  IS 'Step 3 of create_order: the first line (1-based) naming an unknown product, or finer than its precision, or below its minimum; NULL status if none.';
 
+
+CREATE OR REPLACE FUNCTION find_order_shortage(
+   in_instance_serial INT8, in_product_ids TEXT[], in_quantities NUMERIC[],
+   in_lock_uuids TEXT[], in_now INT8, in_reclaim_batch INT4,
+   OUT out_line INT4, OUT out_product_id TEXT, OUT out_requested NUMERIC,
+   OUT out_available NUMERIC, OUT out_restock INT8, OUT out_next_expiration INT8,
+   OUT out_reclaimed INT8)
+LANGUAGE plpgsql AS $$
+DECLARE
+  r RECORD;
+  f RECORD;
+BEGIN
   -- Every product must fit (all lines on it together), checked in line order.
-  -- Nothing but expired holds has been touched so far.
+  out_reclaimed := 0;
   FOR r IN
     SELECT p.product_serial, p.product_id, p.total_stock, p.next_restock, a.qty, a.first_ord
       FROM (SELECT l.pid, sum(l.qty) AS qty, min(l.ord) AS first_ord
@@ -155,66 +193,86 @@ BEGIN
      ORDER BY a.first_ord
   LOOP
     CONTINUE WHEN r.total_stock IS NULL;  -- unlimited: always fits, holds nothing
-    SELECT f.out_free, f.out_reclaimed INTO v_free, v_reclaimed
-      FROM order_free_stock(r.product_serial, in_instance_serial, in_now,
-                            in_reclaim_batch, in_lock_uuids) f;
-    out_reclaimed := COALESCE(out_reclaimed, 0) + v_reclaimed;
-    IF r.qty > v_free THEN
-      -- Exactness: expired holds hold nothing, so reclaim all of them before saying no.
-      SELECT f.out_free, f.out_reclaimed INTO v_free, v_reclaimed
-        FROM order_free_stock(r.product_serial, in_instance_serial, in_now, NULL,
-                              in_lock_uuids) f;
-      out_reclaimed := out_reclaimed + v_reclaimed;
-      PERFORM retry_if_expired_holds_are_busy(r.qty, v_free, r.product_serial, in_now);
-      IF r.qty > v_free THEN
-        out_status := 'insufficient';
-        out_line := r.first_ord;
-        out_product_id := r.product_id;
-        out_requested := r.qty;
-        out_available := GREATEST(v_free, 0);
-        out_restock := r.next_restock;
-        SELECT expiration INTO out_next_expiration
-          FROM holds
-         WHERE product_serial = r.product_serial
-           AND expiration > in_now
-           AND lock_uuid IS NOT NULL
-           AND lock_uuid <> ALL(in_lock_uuids)
-         ORDER BY expiration
-         LIMIT 1;
-        RETURN;
-      END IF;
+    SELECT * INTO f FROM fit_order_line(r.product_serial, in_instance_serial, in_now,
+                                        in_reclaim_batch, in_lock_uuids, r.qty);
+    out_reclaimed := out_reclaimed + f.out_reclaimed;
+    IF r.qty > f.out_free THEN
+      out_line := r.first_ord;
+      out_product_id := r.product_id;
+      out_requested := r.qty;
+      out_available := GREATEST(f.out_free, 0);
+      out_restock := r.next_restock;
+      SELECT expiration INTO out_next_expiration
+        FROM holds
+       WHERE product_serial = r.product_serial
+         AND expiration > in_now
+         AND lock_uuid IS NOT NULL
+         AND lock_uuid <> ALL(in_lock_uuids)
+       ORDER BY expiration
+       LIMIT 1;
+      RETURN;
     END IF;
   END LOOP;
+END $$;
+COMMENT ON FUNCTION find_order_shortage(INT8, TEXT[], NUMERIC[], TEXT[], INT8, INT4)
+  IS 'Step 4 of create_order: the first product (by the line that first names it) that the order''s lines on it do not fit, with what it could take and when a lock of another cart expires; out_line NULL if all fit.  Touches expired holds only.';
 
+
+CREATE OR REPLACE FUNCTION insert_order(
+   in_instance_serial INT8, in_order_id TEXT, in_request_hash BYTEA, in_now INT8,
+   in_pay_deadline INT8, in_summary TEXT, in_amount TEXT, in_contract_terms JSONB,
+   in_claim_token TEXT, in_product_ids TEXT[], in_quantities NUMERIC[],
+   in_session_id TEXT)
+RETURNS INT8 LANGUAGE plpgsql AS $$
+DECLARE
+  v_order_serial INT8;
+BEGIN
   INSERT INTO orders (instance_serial, order_id, creation_time, pay_deadline, summary,
-                      amount, contract_terms, claim_token, request_hash)
+                      amount, contract_terms, claim_token, request_hash, session_id)
   VALUES (in_instance_serial, in_order_id, in_now, in_pay_deadline, in_summary,
-          in_amount, in_contract_terms, in_claim_token, in_request_hash)
+          in_amount, in_contract_terms, in_claim_token, in_request_hash, in_session_id)
   RETURNING order_serial INTO v_order_serial;
   INSERT INTO order_lines (order_serial, line_no, instance_serial, product_serial,
                            product_id, quantity)
   SELECT v_order_serial, l.ord, in_instance_serial, p.product_serial, l.pid, l.qty
     FROM unnest(in_product_ids, in_quantities) WITH ORDINALITY AS l(pid, qty, ord)
     JOIN products p ON p.instance_serial = in_instance_serial AND p.product_id = l.pid;
+  RETURN v_order_serial;
+END $$;
+COMMENT ON FUNCTION insert_order(INT8, TEXT, BYTEA, INT8, INT8, TEXT, TEXT, JSONB, TEXT, TEXT[], NUMERIC[], TEXT)
+  IS 'Step 5 of create_order: the order row and its lines; returns its order_serial.';
 
-  -- The hand-over: every cart lock of the given uuids goes, also on products
-  -- the order does not take and for the part of a lock the order does not need.
+
+CREATE OR REPLACE FUNCTION hand_over_carts(
+   in_instance_serial INT8, in_lock_uuids TEXT[], in_locked INT8[])
+RETURNS INT8 LANGUAGE plpgsql AS $$
+DECLARE
+  v_serials INT8[];
+  v_quantities NUMERIC[];
+  v_carts INT8;
+BEGIN
+  -- Every cart lock of the given uuids goes, also on products the order does not
+  -- take and for the part of a lock the order does not need.
   WITH gone AS (
     DELETE FROM holds
      WHERE instance_serial = in_instance_serial
        AND lock_uuid = ANY(in_lock_uuids)
-       AND product_serial = ANY(v_serials)
-    RETURNING product_serial, quantity),
-  per_product AS (
-    SELECT product_serial, sum(quantity) AS quantity, count(*) AS carts
-      FROM gone GROUP BY product_serial),
-  upd AS (
-    UPDATE products p SET reserved = p.reserved - pp.quantity
-      FROM per_product pp WHERE p.product_serial = pp.product_serial
-    RETURNING pp.carts)
-  SELECT COALESCE(sum(carts), 0) INTO v_carts FROM upd;
+       AND product_serial = ANY(in_locked)
+    RETURNING product_serial, quantity)
+  SELECT count(*), array_agg(product_serial), array_agg(quantity)
+    INTO v_carts, v_serials, v_quantities FROM gone;
+  PERFORM unreserve(v_serials, v_quantities);
+  RETURN v_carts;
+END $$;
+COMMENT ON FUNCTION hand_over_carts(INT8, TEXT[], INT8[])
+  IS 'Step 6 of create_order: release every cart lock of in_lock_uuids on the locked products; returns how many (for active_locks).';
 
-  -- The order holds its finite products until its pay deadline.
+
+CREATE OR REPLACE FUNCTION hold_order_lines(
+   in_instance_serial INT8, in_order_serial INT8, in_product_ids TEXT[],
+   in_quantities NUMERIC[], in_pay_deadline INT8)
+RETURNS VOID LANGUAGE sql AS $$
+  -- One hold per finite product (the sum of its lines), until the pay deadline.
   WITH per_product AS (
     SELECT p.product_serial, sum(l.qty) AS quantity
       FROM unnest(in_product_ids, in_quantities) AS l(pid, qty)
@@ -223,11 +281,72 @@ BEGIN
      GROUP BY p.product_serial),
   ins AS (
     INSERT INTO holds (instance_serial, product_serial, order_serial, quantity, expiration)
-    SELECT in_instance_serial, product_serial, v_order_serial, quantity, in_pay_deadline
+    SELECT in_instance_serial, product_serial, in_order_serial, quantity, in_pay_deadline
       FROM per_product)
   UPDATE products p SET reserved = p.reserved + pp.quantity
-    FROM per_product pp WHERE p.product_serial = pp.product_serial;
+    FROM per_product pp WHERE p.product_serial = pp.product_serial
+$$;
+COMMENT ON FUNCTION hold_order_lines(INT8, INT8, TEXT[], NUMERIC[], INT8)
+  IS 'Step 7 of create_order: the order holds its finite products until in_pay_deadline (reserved goes up by as much).';
 
+
+CREATE OR REPLACE FUNCTION create_order(
+   in_instance_serial INT8, in_order_id TEXT, in_request_hash BYTEA, in_now INT8,
+   in_pay_deadline INT8, in_summary TEXT, in_amount TEXT, in_contract_terms JSONB,
+   in_claim_token TEXT, in_product_ids TEXT[], in_quantities NUMERIC[],
+   in_lock_uuids TEXT[], in_reclaim_batch INT4, in_session_id TEXT,
+   OUT out_status TEXT, OUT out_claim_token TEXT, OUT out_line INT4,
+   OUT out_product_id TEXT, OUT out_requested NUMERIC, OUT out_available NUMERIC,
+   OUT out_next_expiration INT8, OUT out_restock INT8, OUT out_reclaimed INT8)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_locked INT8[];
+  r RECORD;
+  v_order_serial INT8;
+  v_carts INT8;
+BEGIN
+  -- 1. An order id is made once: the same request again is ok, another a conflict.
+  SELECT * INTO r FROM check_order_id(in_instance_serial, in_order_id, in_request_hash);
+  IF r.out_status IS NOT NULL THEN
+    out_status := r.out_status;
+    out_claim_token := r.out_claim_token;
+    RETURN;
+  END IF;
+  -- 2. Lock the carts' holds and every product involved, in the lock order.
+  v_locked := lock_order_stock(in_instance_serial, in_product_ids, in_lock_uuids);
+  -- 3. Every line names a known product, within its precision and minimum.
+  SELECT * INTO r FROM find_order_line_problem(in_instance_serial, in_product_ids,
+                                               in_quantities, v_locked);
+  IF r.out_status IS NOT NULL THEN
+    out_status := r.out_status;
+    out_line := r.out_line;
+    out_product_id := r.out_product_id;
+    out_requested := r.out_requested;
+    RETURN;
+  END IF;
+  -- 4. Every product fits; so far only expired holds have been touched.
+  SELECT * INTO r FROM find_order_shortage(in_instance_serial, in_product_ids,
+                                           in_quantities, in_lock_uuids, in_now,
+                                           in_reclaim_batch);
+  out_reclaimed := r.out_reclaimed;
+  IF r.out_line IS NOT NULL THEN
+    out_status := 'insufficient';
+    out_line := r.out_line;
+    out_product_id := r.out_product_id;
+    out_requested := r.out_requested;
+    out_available := r.out_available;
+    out_restock := r.out_restock;
+    out_next_expiration := r.out_next_expiration;
+    RETURN;
+  END IF;
+  -- 5.-7. The order and its lines, the hand-over of the carts, the order's holds.
+  v_order_serial := insert_order(in_instance_serial, in_order_id, in_request_hash, in_now,
+                                 in_pay_deadline, in_summary, in_amount, in_contract_terms,
+                                 in_claim_token, in_product_ids, in_quantities,
+                                 in_session_id);
+  v_carts := hand_over_carts(in_instance_serial, in_lock_uuids, v_locked);
+  PERFORM hold_order_lines(in_instance_serial, v_order_serial, in_product_ids,
+                           in_quantities, in_pay_deadline);
   -- The instance row comes last, after every product row lock.
   PERFORM adjust_active_locks(in_instance_serial, -v_carts);
   -- Wakes the long polls of the instance's order list (delivered at commit).
@@ -235,8 +354,29 @@ BEGIN
   out_status := 'ok';
   out_claim_token := in_claim_token;
 END $$;
-COMMENT ON FUNCTION create_order(INT8, TEXT, BYTEA, INT8, INT8, TEXT, TEXT, JSONB, TEXT, TEXT[], NUMERIC[], TEXT[], INT4)
-  IS 'Create an order that holds its lines until in_pay_deadline and takes over (releases) every cart lock of in_lock_uuids, or change nothing.  Status: ok, exists (same request again), conflict, unknown_product, precision, below_minimum, insufficient.';
+COMMENT ON FUNCTION create_order(INT8, TEXT, BYTEA, INT8, INT8, TEXT, TEXT, JSONB, TEXT, TEXT[], NUMERIC[], TEXT[], INT4, TEXT)
+  IS 'Create an order that holds its lines until in_pay_deadline and takes over (releases) every cart lock of in_lock_uuids, or change nothing.  Status: ok (also for the same request again), conflict, unknown (a product), precision, below_minimum, insufficient.';
+
+
+CREATE OR REPLACE FUNCTION lock_unpaid_order(
+   in_instance_serial INT8, in_order_id TEXT,
+   OUT out_status TEXT, OUT out_order_serial INT8)
+LANGUAGE plpgsql AS $$
+BEGIN
+  -- The order row, then (step 2 of the lock order) its holds.
+  SELECT o.order_serial, CASE WHEN o.paid THEN 'paid' END INTO out_order_serial, out_status
+    FROM orders o
+   WHERE o.instance_serial = in_instance_serial AND o.order_id = in_order_id
+     FOR UPDATE;
+  IF NOT FOUND THEN
+    out_status := 'unknown';
+  ELSIF out_status IS NULL THEN
+    PERFORM 1 FROM holds h WHERE h.order_serial = out_order_serial
+      ORDER BY h.hold_serial FOR UPDATE;
+  END IF;
+END $$;
+COMMENT ON FUNCTION lock_unpaid_order(INT8, TEXT)
+  IS 'Lock an order row and, if it is unpaid, its holds: out_status NULL (go on with out_order_serial), unknown or paid.';
 
 
 CREATE OR REPLACE FUNCTION pay_order(
@@ -247,33 +387,20 @@ LANGUAGE plpgsql AS $$
 DECLARE
   v_order RECORD;
   r RECORD;
-  v_free NUMERIC;
-  v_reclaimed INT8;
+  f RECORD;
 BEGIN
   -- Reclaiming may delete cart-lock rows: the advisory lock comes first.
   PERFORM pg_advisory_xact_lock_shared(instance_lock_key(in_instance_serial));
-  SELECT order_serial, paid INTO v_order
-    FROM orders
-   WHERE instance_serial = in_instance_serial AND order_id = in_order_id
-     FOR UPDATE;
-  IF NOT FOUND THEN
-    out_status := 'unknown';
+  SELECT * INTO v_order FROM lock_unpaid_order(in_instance_serial, in_order_id);
+  IF v_order.out_status IS NOT NULL THEN
+    out_status := v_order.out_status;
     RETURN;
   END IF;
-  IF v_order.paid THEN
-    out_status := 'already_paid';
-    RETURN;
-  END IF;
-  -- The lock order of 00-holds.sql: the order's holds, the instance row
-  -- (reclaiming may delete cart locks), then the products.
-  PERFORM 1 FROM holds WHERE order_serial = v_order.order_serial
-    ORDER BY hold_serial FOR UPDATE;
+  -- The lock order of 00-holds.sql: the order's holds (locked above), the
+  -- instance row (reclaiming may delete cart locks), then the products.
   PERFORM lock_instance_counter(in_instance_serial);
-  PERFORM 1 FROM products
-    WHERE product_serial IN (SELECT product_serial FROM order_lines
-                              WHERE order_serial = v_order.order_serial)
-    ORDER BY product_serial
-    FOR NO KEY UPDATE;
+  PERFORM lock_products_in_order(ARRAY(SELECT product_serial FROM order_lines
+                                        WHERE order_serial = v_order.out_order_serial));
 
   -- A product whose hold is no longer live (the pay deadline passed) gets only
   -- what is free now.  Its expired hold holds nothing: dropping it changes nothing.
@@ -282,11 +409,11 @@ BEGIN
            h.hold_serial, h.quantity AS held, h.expiration
       FROM (SELECT product_serial, sum(quantity) AS qty, min(line_no) AS first_line
               FROM order_lines
-             WHERE order_serial = v_order.order_serial AND product_serial IS NOT NULL
+             WHERE order_serial = v_order.out_order_serial AND product_serial IS NOT NULL
              GROUP BY product_serial) a
       JOIN products p ON p.product_serial = a.product_serial
       LEFT JOIN holds h
-        ON h.order_serial = v_order.order_serial AND h.product_serial = a.product_serial
+        ON h.order_serial = v_order.out_order_serial AND h.product_serial = a.product_serial
      ORDER BY a.first_line
   LOOP
     CONTINUE WHEN r.total_stock IS NULL OR r.expiration > in_now;
@@ -294,36 +421,29 @@ BEGIN
       DELETE FROM holds WHERE hold_serial = r.hold_serial;
       UPDATE products SET reserved = reserved - r.held WHERE product_serial = r.product_serial;
     END IF;
-    SELECT f.out_free, f.out_reclaimed INTO v_free, v_reclaimed
-      FROM order_free_stock(r.product_serial, in_instance_serial, in_now,
-                            in_reclaim_batch, '{}') f;
-    out_reclaimed := COALESCE(out_reclaimed, 0) + v_reclaimed;
-    IF r.qty > v_free THEN
-      SELECT f.out_free, f.out_reclaimed INTO v_free, v_reclaimed
-        FROM order_free_stock(r.product_serial, in_instance_serial, in_now, NULL, '{}') f;
-      out_reclaimed := out_reclaimed + v_reclaimed;
-      PERFORM retry_if_expired_holds_are_busy(r.qty, v_free, r.product_serial, in_now);
-      IF r.qty > v_free THEN
-        out_status := 'insufficient';
-        out_product_id := r.product_id;
-        out_requested := r.qty;
-        out_available := GREATEST(v_free, 0);
-        out_restock := r.next_restock;
-        RETURN;
-      END IF;
+    SELECT * INTO f FROM fit_order_line(r.product_serial, in_instance_serial, in_now,
+                                        in_reclaim_batch, '{}', r.qty);
+    out_reclaimed := COALESCE(out_reclaimed, 0) + f.out_reclaimed;
+    IF r.qty > f.out_free THEN
+      out_status := 'insufficient';
+      out_product_id := r.product_id;
+      out_requested := r.qty;
+      out_available := GREATEST(f.out_free, 0);
+      out_restock := r.next_restock;
+      RETURN;
     END IF;
   END LOOP;
 
   -- Sell: what the order holds leaves reserved, every line enters total_sold.
   WITH gone AS (
-    DELETE FROM holds WHERE order_serial = v_order.order_serial
+    DELETE FROM holds WHERE order_serial = v_order.out_order_serial
     RETURNING product_serial, quantity),
   held AS (
     SELECT product_serial, sum(quantity) AS quantity FROM gone GROUP BY product_serial),
   sold AS (
     SELECT product_serial, sum(quantity) AS quantity
       FROM order_lines
-     WHERE order_serial = v_order.order_serial AND product_serial IS NOT NULL
+     WHERE order_serial = v_order.out_order_serial AND product_serial IS NOT NULL
      GROUP BY product_serial)
   UPDATE products p
      SET total_sold = p.total_sold + sold.quantity,
@@ -331,12 +451,12 @@ BEGIN
     FROM sold LEFT JOIN held USING (product_serial)
    WHERE p.product_serial = sold.product_serial;
   UPDATE orders SET paid = TRUE, paid_time = in_now
-   WHERE order_serial = v_order.order_serial;
+   WHERE order_serial = v_order.out_order_serial;
   PERFORM notify_order(in_instance_serial, in_order_id);
   out_status := 'ok';
 END $$;
 COMMENT ON FUNCTION pay_order(INT8, TEXT, INT8, INT4)
-  IS 'Mark an order paid: its lines become total_sold once.  Past the pay deadline the stock is checked again.  Status: ok, already_paid, unknown, insufficient.';
+  IS 'Mark an order paid: its lines become total_sold once.  Past the pay deadline the stock is checked again.  Status: ok, paid (already), unknown, insufficient.';
 
 
 CREATE OR REPLACE FUNCTION delete_order(
@@ -344,35 +464,25 @@ CREATE OR REPLACE FUNCTION delete_order(
 LANGUAGE plpgsql AS $$
 DECLARE
   v_order RECORD;
+  v_serials INT8[];
+  v_quantities NUMERIC[];
 BEGIN
-  SELECT order_serial, paid INTO v_order
-    FROM orders
-   WHERE instance_serial = in_instance_serial AND order_id = in_order_id
-     FOR UPDATE;
-  IF NOT FOUND THEN
-    out_status := 'unknown';
+  SELECT * INTO v_order FROM lock_unpaid_order(in_instance_serial, in_order_id);
+  IF v_order.out_status IS NOT NULL THEN
+    out_status := v_order.out_status;
     RETURN;
   END IF;
-  IF v_order.paid THEN
-    out_status := 'paid';
-    RETURN;
-  END IF;
-  -- The lock order of 00-holds.sql: the order's holds, then its products.
-  PERFORM 1 FROM holds WHERE order_serial = v_order.order_serial
-    ORDER BY hold_serial FOR UPDATE;
-  PERFORM 1 FROM products
-    WHERE product_serial IN (SELECT product_serial FROM holds
-                              WHERE order_serial = v_order.order_serial)
-    ORDER BY product_serial
-    FOR NO KEY UPDATE;
+  -- The lock order of 00-holds.sql: the order's holds (locked above), then its
+  -- products.
+  PERFORM lock_products_in_order(ARRAY(SELECT product_serial FROM holds
+                                        WHERE order_serial = v_order.out_order_serial));
   WITH gone AS (
-    DELETE FROM holds WHERE order_serial = v_order.order_serial
-    RETURNING product_serial, quantity),
-  per_product AS (
-    SELECT product_serial, sum(quantity) AS quantity FROM gone GROUP BY product_serial)
-  UPDATE products p SET reserved = p.reserved - pp.quantity
-    FROM per_product pp WHERE p.product_serial = pp.product_serial;
-  DELETE FROM orders WHERE order_serial = v_order.order_serial;
+    DELETE FROM holds WHERE order_serial = v_order.out_order_serial
+    RETURNING product_serial, quantity)
+  SELECT array_agg(product_serial), array_agg(quantity) INTO v_serials, v_quantities
+    FROM gone;
+  PERFORM unreserve(v_serials, v_quantities);
+  DELETE FROM orders WHERE order_serial = v_order.out_order_serial;
   out_status := 'ok';
 END $$;
 COMMENT ON FUNCTION delete_order(INT8, TEXT)
