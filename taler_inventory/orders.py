@@ -121,6 +121,15 @@ def order_status(row) -> str:
     return "claimed" if row["claim_nonce"] is not None else "unpaid"
 
 
+def paid_for_session(row, session_id: str | None) -> bool:
+    """Paid, and (given a ``session_id``) in that session: a payment is bound to the
+    session the order was made for; in another session the wallet must pay (or
+    show its earlier payment) again."""
+    if not row["paid"]:
+        return False
+    return session_id is None or row["session_id"] in (None, session_id)
+
+
 def currency_of(row) -> str:
     """The currency of an order (that of its amount)."""
     return row["amount"].split(":", 1)[0]

@@ -13,7 +13,7 @@ from ..backenddb.outcome import Status
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
 from ..longpoll import LongPoll
-from ..orders import amount_text, currency_of
+from ..orders import amount_text, currency_of, paid_for_session
 from ..schemas.orders import ClaimRequestSchema, ClaimResponseSchema, PublicOrderQuerySchema
 from ..timeutil import now_us
 from .common import empty_response, endpoint, known_id, require_instance
@@ -46,7 +46,7 @@ def get_orders_id(order_id, args):
         response.status_code = 202
         return response
     currency = currency_of(row)
-    if _paid_here(row, args):
+    if paid_for_session(row, args.get("session_id")):
         body = {"refunded": row["refunded_value"] > 0,
                 "refund_pending": row["refunded_value"] > 0,
                 "refund_amount": amount_text(currency, row["refunded_value"]),
@@ -73,21 +73,12 @@ def get_orders_id(order_id, args):
     return response
 
 
-def _paid_here(row, args) -> bool:
-    """Paid, and (with ``session_id``) in that session: a payment is bound to the
-    session the order was made for; in another session the wallet must pay (or
-    show its earlier payment) again, so the answer is 402."""
-    if not row["paid"]:
-        return False
-    return "session_id" not in args or row["session_id"] in (None, args["session_id"])
-
-
 def _negative(row, args) -> bool:
     """Whether a long poll keeps waiting: for the payment of an unpaid order, for
     a refund of at least ``refund``, or (``await_refund_obtained``) while a refund
     is pending; this module never sees a wallet obtain a refund, so a refunded
     order waits for the timeout then."""
-    if not _paid_here(row, args):
+    if not paid_for_session(row, args.get("session_id")):
         return True
     refund = args.get("refund")
     if refund is not None and refund.currency != currency_of(row):

@@ -301,42 +301,31 @@ CREATE OR REPLACE FUNCTION create_order(
 LANGUAGE plpgsql AS $$
 DECLARE
   v_locked INT8[];
-  r RECORD;
   v_order_serial INT8;
   v_carts INT8;
 BEGIN
   -- 1. An order id is made once: the same request again is ok, another a conflict.
-  SELECT * INTO r FROM check_order_id(in_instance_serial, in_order_id, in_request_hash);
-  IF r.out_status IS NOT NULL THEN
-    out_status := r.out_status;
-    out_claim_token := r.out_claim_token;
+  SELECT * INTO out_status, out_claim_token
+    FROM check_order_id(in_instance_serial, in_order_id, in_request_hash);
+  IF out_status IS NOT NULL THEN
     RETURN;
   END IF;
   -- 2. Lock the carts' holds and every product involved, in the lock order.
   v_locked := lock_order_stock(in_instance_serial, in_product_ids, in_lock_uuids);
   -- 3. Every line names a known product, within its precision and minimum.
-  SELECT * INTO r FROM find_order_line_problem(in_instance_serial, in_product_ids,
-                                               in_quantities, v_locked);
-  IF r.out_status IS NOT NULL THEN
-    out_status := r.out_status;
-    out_line := r.out_line;
-    out_product_id := r.out_product_id;
-    out_requested := r.out_requested;
+  SELECT * INTO out_status, out_line, out_product_id, out_requested
+    FROM find_order_line_problem(in_instance_serial, in_product_ids, in_quantities,
+                                 v_locked);
+  IF out_status IS NOT NULL THEN
     RETURN;
   END IF;
   -- 4. Every product fits; so far only expired holds have been touched.
-  SELECT * INTO r FROM find_order_shortage(in_instance_serial, in_product_ids,
-                                           in_quantities, in_lock_uuids, in_now,
-                                           in_reclaim_batch);
-  out_reclaimed := r.out_reclaimed;
-  IF r.out_line IS NOT NULL THEN
+  SELECT * INTO out_line, out_product_id, out_requested, out_available, out_restock,
+                out_next_expiration, out_reclaimed
+    FROM find_order_shortage(in_instance_serial, in_product_ids, in_quantities,
+                             in_lock_uuids, in_now, in_reclaim_batch);
+  IF out_line IS NOT NULL THEN
     out_status := 'insufficient';
-    out_line := r.out_line;
-    out_product_id := r.out_product_id;
-    out_requested := r.out_requested;
-    out_available := r.out_available;
-    out_restock := r.out_restock;
-    out_next_expiration := r.out_next_expiration;
     RETURN;
   END IF;
   -- 5.-7. The order and its lines, the hand-over of the carts, the order's holds.
