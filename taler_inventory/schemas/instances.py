@@ -2,7 +2,7 @@
 from marshmallow import ValidationError, fields, post_load, validate, validates, validates_schema
 
 from .common import (BaseSchema, JsonObject, RelativeTime, StrictBoolean, StrictInteger,
-                     Text)
+                     Text, list_answer)
 from ..timeutil import FOREVER
 
 INSTANCE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]+$"
@@ -132,5 +132,4 @@ class InstanceListEntrySchema(BaseSchema):
     logo = fields.String()
 
 
-class InstanceListSchema(BaseSchema):
-    instances = fields.List(fields.Nested(InstanceListEntrySchema))
+InstanceListSchema = list_answer("InstanceListSchema", "instances", InstanceListEntrySchema)

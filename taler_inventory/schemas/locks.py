@@ -4,7 +4,7 @@ from decimal import Decimal
 from marshmallow import ValidationError, fields, post_load, validate
 
 from .common import (BaseSchema, DecimalQuantity, LegacyQuantity, PageQuerySchema, RelativeTime,
-                     Timestamp, merge_quantity)
+                     Timestamp, list_answer, merge_quantity)
 
 
 def _no_nul(value: str):
@@ -63,5 +63,4 @@ class LockSchema(BaseSchema):
     lock_serial = fields.Integer()
 
 
-class LockListSchema(BaseSchema):
-    locks = fields.List(fields.Nested(LockSchema))
+LockListSchema = list_answer("LockListSchema", "locks", LockSchema)

@@ -16,7 +16,7 @@ from ..amount import Amount
 from ..stock import QUANTITIES
 from .common import (AmountField, BaseSchema, DecimalQuantity, JsonObject, LegacyQuantity,
                      PageQuerySchema, QueryInteger, StrictBoolean, StrictInteger, Text,
-                     Timestamp, merge_quantity)
+                     Timestamp, list_answer, merge_quantity)
 
 PRODUCT_ID = [validate.Length(min=1, max=128),
               validate.Regexp(r"^[^/]*$", error="must not contain '/'")]
@@ -243,8 +243,7 @@ class ProductListEntrySchema(BaseSchema):
     product_serial = fields.Integer()
 
 
-class ProductListSchema(BaseSchema):
-    products = fields.List(fields.Nested(ProductListEntrySchema))
+ProductListSchema = list_answer("ProductListSchema", "products", ProductListEntrySchema)
 
 
 class ProductDeleteQuerySchema(BaseSchema):

@@ -1,7 +1,7 @@
 """Schemas of measurement units: creation, patch, details and listing."""
 from marshmallow import fields, post_load, validate
 
-from .common import BaseSchema, JsonObject, StrictBoolean, StrictInteger, Text
+from .common import BaseSchema, JsonObject, StrictBoolean, StrictInteger, Text, list_answer
 
 #: A unit is referred to by its short identifier, also in the URL.
 UNIT_ID = [validate.Length(min=1, max=128),
@@ -53,5 +53,4 @@ class MerchantUnitSchema(BaseSchema):
     unit_builtin = fields.Boolean()
 
 
-class UnitListResponseSchema(BaseSchema):
-    units = fields.List(fields.Nested(MerchantUnitSchema))
+UnitListResponseSchema = list_answer("UnitListResponseSchema", "units", MerchantUnitSchema)
