@@ -30,6 +30,15 @@ def _catalog(url):
     return columns, constraints, indexes, routines, patches
 
 
+def _initialized_with_instance(url, instance_id, name):
+    """dbinit, then one instance row written by hand (does the next dbinit keep it?)."""
+    schema.dbinit(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("INSERT INTO inventory.instances (instance_id, name, password_hash,"
+                     " default_pay_delay, max_lock_duration) VALUES (%s, %s, 'h', 0, 0)",
+                     (instance_id, name))
+
+
 def _patch_names():
     return [p.stem for p in schema.patch_files()]
 
@@ -45,10 +54,7 @@ def test_dbinit_applies_and_registers_every_patch(scratch_url):
 
 
 def test_dbinit_twice_is_a_noop(scratch_url):
-    schema.dbinit(scratch_url)
-    with psycopg.connect(scratch_url, autocommit=True) as conn:
-        conn.execute("INSERT INTO inventory.instances (instance_id, name, password_hash,"
-                     " default_pay_delay, max_lock_duration) VALUES ('keep', 'k', 'h', 0, 0)")
+    _initialized_with_instance(scratch_url, "keep", "k")
     before = _catalog(scratch_url)
     assert schema.dbinit(scratch_url) == []
     assert _catalog(scratch_url) == before
@@ -89,10 +95,7 @@ def test_concurrent_dbinit_is_serialised(scratch_url):
 
 
 def test_dbinit_reset_drops_everything_and_rebuilds(scratch_url):
-    schema.dbinit(scratch_url)
-    with psycopg.connect(scratch_url, autocommit=True) as conn:
-        conn.execute("INSERT INTO inventory.instances (instance_id, name, password_hash,"
-                     " default_pay_delay, max_lock_duration) VALUES ('gone', 'g', 'h', 0, 0)")
+    _initialized_with_instance(scratch_url, "gone", "g")
     before = _catalog(scratch_url)
     assert schema.dbinit(scratch_url, reset=True) == _patch_names()
     assert _catalog(scratch_url) == before
