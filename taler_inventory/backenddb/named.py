@@ -5,6 +5,7 @@ from psycopg import errors
 
 from .outcome import Outcome, SerialOutcome, Status
 from .paging import page
+from .rows import delete_row
 
 
 def write_named(conn, statement: str, params, *, done: Status = Status.OK) -> SerialOutcome:
@@ -55,7 +56,4 @@ class NamedRows:
 
     def delete(self, conn, instance_serial: int, serial: int) -> Outcome:
         """Delete a row of the instance by serial (UNKNOWN if it has no such row)."""
-        row = conn.execute(
-            f"DELETE FROM {self.table} WHERE instance_serial = %s AND {self.kind}_serial = %s"
-            " RETURNING 1", (instance_serial, serial)).fetchone()
-        return Outcome(Status.OK if row is not None else Status.UNKNOWN)
+        return delete_row(conn, self.table, f"{self.kind}_serial", instance_serial, serial)
