@@ -34,9 +34,11 @@ import time
 
 import psycopg
 
-from locks import Client, DatabaseServer, Server, basic, log, percentile
+from lockbench import log
+from lockbench.database import DatabaseServer
+from lockbench.load import percentile
+from lockbench.server import BenchServer, Client, create_products, login
 
-HUGE_STOCK = 10**12
 #: Its own database: bench/locks.py may run on the same server.
 BENCH_DB = "taler_inventory_bench_longpoll"
 
@@ -155,22 +157,12 @@ def main(argv=None):
     try:
         log(f"database: {'embedded' if dbs.embedded else dbs.admin_url}; creating {BENCH_DB}")
         dbs.create_bench_db()
-        server = Server(dbs.bench_url, workers=args.workers, threads=args.threads,
-                        extra_env={})
+        server = BenchServer(dbs.bench_url, workers=args.workers, threads=args.threads,
+                             extra_env={})
         server.wait_ready()
-        setup = Client(server.port)
-        status, payload = setup.request("POST", "/private/token", {"scope": "all"},
-                                        headers=basic("admin", server.password))
-        setup.close()
-        if status != 200:
-            raise SystemExit(f"POST /private/token answered {status}: {payload[:300]!r}")
-        token = json.loads(payload)["access_token"]
+        token = login(server)
         api = Client(server.port, token)
-        status, payload = api.request("POST", "/private/products", {
-            "product_id": "hot", "description": "hot", "unit": "piece",
-            "unit_price": ["KUDOS:1"], "total_stock": HUGE_STOCK})
-        if status != 204:
-            raise SystemExit(f"POST /private/products answered {status}: {payload[:200]!r}")
+        create_products(api, ["hot"])
         samples = {}
         for rnd in range(args.rounds):
             tag = f"{rnd}-{secrets.token_hex(3)}"
@@ -215,7 +207,7 @@ def main(argv=None):
         api.close()
     finally:
         if server is not None:
-            server.stop()
+            server.close()
         dbs.drop_bench_db()
         dbs.close()
     print(json.dumps(report, indent=1))

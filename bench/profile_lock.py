@@ -15,21 +15,19 @@ stacks to bench/results/.
 """
 import argparse
 import collections
-import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from locks import (RESULTS, Client, DatabaseServer, Server, basic, create_products,  # noqa: E402
-                   lock_body, log)
-from lockbench.procstat import cpu_seconds, server_pids  # noqa: E402
+from lockbench import RESULTS, log
+from lockbench.database import DatabaseServer
+from lockbench.load import lock_body
+from lockbench.procstat import cpu_seconds, server_pids
+from lockbench.server import BenchServer, Client, create_products, login
 
 #: Frame patterns (file or function) and the layer they count for; the first
 #: pattern found in a stack, from the innermost frame outwards, decides.
@@ -70,14 +68,11 @@ def main():
         raise SystemExit("py-spy is not installed (pip install py-spy)")
     db = DatabaseServer(args.database_url, dbname=f"taler_inventory_profile_{os.getpid()}")
     db.create_bench_db()
-    server = Server(db.bench_url, workers=1, threads=args.threads, extra_env={})
+    server = BenchServer(db.bench_url, workers=1, threads=args.threads, extra_env={})
     try:
         server.wait_ready()
-        admin = Client(server.port)
-        status, payload = admin.request("POST", "/private/token", {"scope": "write"},
-                                        headers=basic("admin", server.password))
-        token = json.loads(payload)["access_token"]
-        create_products(Client(server.port, token), db.bench_url, ["hot"])
+        token = login(server, "write")
+        create_products(Client(server.port, token), ["hot"])
         pids = server_pids(server.proc.pid)
         workers = [p for p in pids if p != server.proc.pid]
         stop = threading.Event()
@@ -128,7 +123,7 @@ def main():
         shutil.copy(out, kept)
         log(f"collapsed stacks: {kept}")
     finally:
-        server.stop()
+        server.close()
         db.drop_bench_db()
         db.close()
 

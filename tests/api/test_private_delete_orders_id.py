@@ -7,7 +7,6 @@ from ..checks import assert_error
 from .test_private_post_orders import assert_exact, order_holds, stock
 
 
-
 def test_deleting_an_unpaid_order_frees_its_stock(client, h, db):
     f.create_product(client, h, "p1", total_stock=5)
     f.create_product(client, h, "p2", total_stock=5)

@@ -11,7 +11,6 @@ from ..checks import assert_error
 T0 = 1_700_000_000  # creation time (s) of o0, before the test token was made; o<i>: i minutes later
 
 
-
 def ids(resp):
     assert resp.status_code == 200, resp.get_json()
     return [o["order_id"] for o in resp.get_json()["orders"]]

@@ -6,7 +6,6 @@ from .. import factories as f
 from ..checks import assert_error
 
 
-
 def test_unpaid_order(client, h, db):
     f.create_product(client, h, "p1", unit_allow_fraction=True, unit_total_stock="5",
                      unit_price=["KUDOS:2"])

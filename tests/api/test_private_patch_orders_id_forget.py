@@ -8,7 +8,6 @@ from .. import factories as f
 from ..checks import assert_error
 
 
-
 @pytest.fixture
 def order(client, h):
     f.create_order(client, h, order_id="o1", amount="KUDOS:1",

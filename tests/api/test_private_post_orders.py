@@ -44,7 +44,6 @@ def assert_exact(db):
     assert bad == []
 
 
-
 def locked(client, h, product_id, qty, lock_uuid="cart-1"):
     resp = f.lock(client, h, product_id, lock_uuid, unit_quantity=str(qty))
     assert resp.status_code == 204, resp.get_json()

@@ -18,7 +18,6 @@ from .test_private_post_orders import assert_exact, order_holds, stock
 DAY_US = 24 * 3600 * US_PER_S
 
 
-
 def pay(client, h, order_id, instance="admin"):
     return client.post(f"{f.prefix(instance)}/private/orders/{order_id}/paid", headers=h)
 

@@ -11,7 +11,6 @@ from ..checks import assert_error
 T0 = 1_700_000_000  # before the test token was made, so freezing here keeps it valid
 
 
-
 @pytest.fixture
 def clock():
     with freeze_time(datetime.datetime.fromtimestamp(T0, datetime.UTC)) as frozen:

@@ -9,7 +9,6 @@ from .. import factories as f
 from ..checks import assert_error
 
 
-
 def _v1(**order):
     return {"summary": "a choice", "version": 1,
             "choices": [{"amount": "KUDOS:5"},

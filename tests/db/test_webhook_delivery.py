@@ -21,13 +21,6 @@ FAST = worker.Policy(interval=0.05, timeout=2.0, retry_delay=0.05, retry_max=0.4
                      concurrency=4)
 
 
-@pytest.fixture
-def receiver(tmp_path):
-    rec = Receiver(tmp_path)
-    yield rec
-    rec.stop()
-
-
 def add_hook(client, h, receiver, event, webhook_id=None, path=None, **fields):
     body = {"webhook_id": webhook_id or event, "event_type": event,
             "url": f"{receiver.url}/{path or event}", "http_method": "POST", **fields}

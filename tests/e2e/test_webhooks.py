@@ -40,13 +40,6 @@ def server(database_url):
         srv.kill()
 
 
-@pytest.fixture
-def receiver(tmp_path):
-    rec = Receiver(tmp_path)
-    yield rec
-    rec.stop()
-
-
 def _pending(db) -> int:
     return db.execute("SELECT count(*) AS n FROM webhook_deliveries"
                       " WHERE delivered_time IS NULL").fetchone()["n"]
