@@ -1,11 +1,11 @@
 """The versioned schema: patches applied once and registered, procedures reloaded,
 ``dbinit`` idempotent, ``dbinit --reset``, and every table carrying its instance."""
-import threading
-
 import psycopg
 import pytest
 
 from taler_inventory.backenddb import schema
+
+from ..support.threads import run_threads
 
 
 def _catalog(url):
@@ -76,20 +76,7 @@ def test_procedures_are_reloaded_on_every_init(scratch_url):
 
 
 def test_concurrent_dbinit_is_serialised(scratch_url):
-    results, errors = [], []
-
-    def init():
-        try:
-            results.append(schema.dbinit(scratch_url))
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=init) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors
+    results = run_threads(lambda i: schema.dbinit(scratch_url), 3)
     assert sorted(map(len, results)) == [0, 0, len(_patch_names())]
     assert schema.current_patches(scratch_url) == _patch_names()
 
