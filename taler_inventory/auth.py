@@ -1,13 +1,12 @@
 """Passwords, access tokens, scopes and the permission check.
 
 Passwords are stored as Argon2id hashes.  Access tokens are 32 random bytes shown
-once as ``secret-token:<base32>``; only their SHA-256 is stored, and the stored hash
-is compared in constant time after the indexed lookup.
+once as ``secret-token:<base32>``; only their SHA-256 is stored, and a token is
+looked up by that hash (index-backed): the database never sees the secret.
 """
 import base64
 import functools
 import hashlib
-import hmac
 import secrets
 import threading
 from contextlib import contextmanager
@@ -89,10 +88,6 @@ def new_token() -> tuple[str, bytes]:
 
 def hash_token(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8")).digest()
-
-
-def same_hash(a: bytes, b: bytes) -> bool:
-    return hmac.compare_digest(a, b)
 
 
 class Passwords:

@@ -28,8 +28,6 @@ ADMIN = "admin"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 #: Exit status of a set-up error (1 is "the check found a problem", like ``check``).
 SETUP_ERROR_STATUS = 2
-#: Seconds to wait for the database to accept a connection before giving up.
-CONNECT_TIMEOUT = 10
 
 log = logging.getLogger("taler_inventory")
 
@@ -98,8 +96,9 @@ def check_database(url: str):
         raise SetupError(f"{PREFIX}DATABASE_URL is not a PostgreSQL URL or conninfo string"
                          f" ({reason}); write it like"
                          " postgresql://USER:PASSWORD@HOST:5432/DBNAME") from exc
+    from .db import connect
     try:
-        psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT).close()
+        connect(url, "cli", in_schema=False).close()
     except psycopg.Error as exc:
         raise SetupError(f"cannot connect to the {describe_url(url)}: {_one_line(exc)};"
                          f" check {PREFIX}DATABASE_URL and that PostgreSQL runs") from exc
@@ -170,31 +169,27 @@ def bootstrap_admin(ctx: Context, *, announce=True) -> str | None:
     Returns the generated password when one had to be made up (first start
     without ``TALER_INVENTORY_ADMIN_PASSWORD``), else None.
     """
-    import psycopg
-    from psycopg.rows import dict_row
-
     from .backenddb import instances as instances_db
-    from .timeutil import US_PER_S
+    from .db import connect
+    from .timeutil import DAY
 
-    day = 24 * 3600 * US_PER_S
     password = ctx.settings["ADMIN_PASSWORD"]
-    with psycopg.connect(ctx.url, autocommit=True, row_factory=dict_row) as conn:
-        conn.execute("SET search_path TO inventory")
+    with connect(ctx.url, "cli") as conn:
         existing = instances_db.lookup_instance(conn, ADMIN)
         if password:
             # Unchanged password: keep the admin's tokens across restarts.
             if existing is None or not _passwords(ctx.settings).verify(
                     existing["password_hash"], password):
                 instances_db.set_password(conn, ADMIN, _passwords(ctx.settings).hash(password),
-                                          create_name="admin", default_pay_delay=day,
-                                          max_lock_duration=day)
+                                          create_name="admin", default_pay_delay=DAY,
+                                          max_lock_duration=DAY)
             return None
         if existing is not None:
             return None
         generated = secrets.token_urlsafe(18)
         instances_db.set_password(conn, ADMIN, _passwords(ctx.settings).hash(generated),
-                                  create_name="admin", default_pay_delay=day,
-                                  max_lock_duration=day)
+                                  create_name="admin", default_pay_delay=DAY,
+                                  max_lock_duration=DAY)
         if announce:
             click.echo(f"Created the admin instance with the password: {generated}")
             click.echo("(shown once; change it with 'taler-inventory passwd')")
@@ -280,11 +275,12 @@ def serve(ctx, host, port, workers, threads, access_log, log_level, log_format):
     _export(ctx.settings, ACCESS_LOG=access_log, LOG_LEVEL=log_level, LOG_FORMAT=log_format)
     logs.configure(ctx.settings)
     check_port(host, port)
+    # Before anything imports the metrics: the app, and every database connection
+    # (``db`` counts its errors).
+    _metrics_directory()
     url = ctx.url
     schema.dbinit(url)
     bootstrap_admin(ctx)
-    # Before the app (and with it the metrics) is imported by anyone.
-    _metrics_directory()
     from . import create_app, reclaimer, webhooks
     from .server import run
 
@@ -326,22 +322,18 @@ def dbinit(ctx, reset):
 @click.pass_obj
 def passwd(ctx, instance, password):
     """Set an instance's password (creates the admin instance if needed)."""
-    import psycopg
-    from psycopg.rows import dict_row
-
     from .backenddb import instances as instances_db
-    from .timeutil import US_PER_S
+    from .db import connect
+    from .timeutil import DAY
 
     if not password:
         password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
     schema.dbinit(ctx.url)
-    day = 24 * 3600 * US_PER_S
-    with psycopg.connect(ctx.url, autocommit=True, row_factory=dict_row) as conn:
-        conn.execute("SET search_path TO inventory")
+    with connect(ctx.url, "cli") as conn:
         outcome = instances_db.set_password(
             conn, instance, _passwords(ctx.settings).hash(password),
             create_name="admin" if instance == ADMIN else None,
-            default_pay_delay=day, max_lock_duration=day)
+            default_pay_delay=DAY, max_lock_duration=DAY)
     if not outcome.ok:
         raise click.ClickException(f"unknown instance {instance!r}")
     click.echo(f"password of {instance} changed; its old tokens are revoked")
@@ -353,9 +345,9 @@ def gc(ctx):
     """Reclaim expired locks, expired unpaid orders' stock and expired tokens; forget
     webhook events delivered more than WEBHOOK_KEEP_DAYS ago."""
     from .backenddb import maintenance
-    from .timeutil import now_us
+    from .timeutil import DAY, now_us
 
-    keep_us = int(ctx.settings["WEBHOOK_KEEP_DAYS"] * 86400 * 1_000_000)
+    keep_us = int(ctx.settings["WEBHOOK_KEEP_DAYS"] * DAY)
     report = maintenance.gc(ctx.url, now_us(), webhook_keep_us=keep_us)
     for key, value in report.items():
         click.echo(f"{key}: {value}")
@@ -373,16 +365,13 @@ def webhooks(ctx, retry):
     worker sends it within WEBHOOK_INTERVAL; with no server running, this command
     delivers it itself (for at most a minute).
     """
-    import psycopg
-    from psycopg.rows import dict_row
-
     from . import webhooks as worker
     from .backenddb import webhooks as webhooks_db
+    from .db import connect
     from .timeutil import now_us
 
     url = ctx.url
-    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
-        conn.execute("SET search_path TO inventory")
+    with connect(url, "cli") as conn:
         if retry:
             made_due = webhooks_db.retry_now(conn, now_us())
             click.echo(f"{made_due} waiting deliveries are due now")
@@ -392,8 +381,7 @@ def webhooks(ctx, retry):
             click.echo("delivered by this command (no server's worker is running)")
         else:
             click.echo("a server's delivery worker is sending them")
-    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
-        conn.execute("SET search_path TO inventory")
+    with connect(url, "cli") as conn:
         total = webhooks_db.backlog(conn, now_us())
         rows = webhooks_db.backlog_by_webhook(conn)
     for row in rows:
@@ -491,21 +479,19 @@ _TRANSACTION_TIMEOUT = re.compile(r"^SET transaction_timeout = 0;$", re.MULTILIN
 
 
 def _schema_extensions(url: str) -> list[str]:
-    import psycopg
-    with psycopg.connect(url) as conn:
-        return [r[0] for r in conn.execute(
+    from .db import connect
+    with connect(url, "cli", in_schema=False) as conn:
+        return [r["extname"] for r in conn.execute(
             "SELECT e.extname FROM pg_extension e JOIN pg_namespace n"
             " ON n.oid = e.extnamespace WHERE n.nspname = 'inventory'")]
 
 
 def _refuse_while_served(url: str):
-    import psycopg
-
-    from .db import APPLICATION_NAME
-    with psycopg.connect(url, autocommit=True) as conn:
-        count = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname ="
+    from .db import APPLICATION_NAME, connect
+    with connect(url, "cli", in_schema=False) as conn:
+        count = conn.execute("SELECT count(*) AS n FROM pg_stat_activity WHERE datname ="
                              " current_database() AND application_name = %s"
-                             " AND pid <> pg_backend_pid()", (APPLICATION_NAME,)).fetchone()[0]
+                             " AND pid <> pg_backend_pid()", (APPLICATION_NAME,)).fetchone()["n"]
     if count:
         raise SetupError(f"a taler-inventory server is connected to the database ({count}"
                          " connections): stop it before a restore")

@@ -1,11 +1,13 @@
-"""Connection pool and transaction helper.
+"""The connection pool, the connections outside it, and bounded retries.
 
 One :class:`psycopg_pool.ConnectionPool` per process, opened on first use (so each
 worker process of ``serve`` opens its own after the fork).  Connections run in
 autocommit mode: an operation that is a single statement (typically one stored
 procedure call) costs one round trip, and an operation of several statements opens an
-explicit transaction with :func:`transaction`.  Deadlocks and serialization failures
-are retried a bounded number of times; a database that cannot be reached becomes a 503.
+explicit transaction (``with conn.transaction():``).  Deadlocks and serialization
+failures are retried a bounded number of times; a database that cannot be reached
+becomes a 503.  Whatever works outside a request (the command line, the schema, the
+background workers) opens its connection with :func:`connect`.
 
 Every wait on the database is bounded (doc/design.rst, "Bounded database waits"): the
 wait for a pooled connection (``POOL_TIMEOUT``), the connection attempt
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 SCHEMA = "inventory"
 #: How the server's connections show in ``pg_stat_activity``.
 APPLICATION_NAME = "taler-inventory"
+#: Seconds a connection outside the pool (:func:`connect`) may take to open.
+CONNECT_TIMEOUT = 10
 
 _RETRYABLE = (pgerrors.SerializationFailure, pgerrors.DeadlockDetected)
 #: Server-side timeouts: statement_timeout, lock_timeout (the database is slow or busy).
@@ -254,9 +258,8 @@ class Database:
         """Run ``operation(conn, *args, **kwargs)`` with bounded retries.
 
         The operation is responsible for its own transaction: a single statement in
-        autocommit mode, or a ``with conn.transaction():`` block (see
-        :func:`transaction`).  It is retried from the start on deadlock or
-        serialization failure.
+        autocommit mode, or a ``with conn.transaction():`` block.  It is retried from
+        the start on deadlock or serialization failure.
         """
         attempt = 0
         while True:
@@ -306,11 +309,20 @@ def _connection_lost(exc: psycopg.OperationalError) -> bool:
     return exc.sqlstate is None or exc.sqlstate.startswith("08") or exc.sqlstate.startswith("57P")
 
 
-@contextmanager
-def transaction(conn):
-    """An explicit transaction on an autocommit connection."""
-    with conn.transaction():
-        yield conn
+def connect(url: str, purpose: str, *, in_schema: bool = True, **settings) -> psycopg.Connection:
+    """A connection of its own, outside the pool: for the command line, the schema, the
+    reclaimer, the webhook worker and the listener of long polling.
+
+    Autocommit with ``dict_row`` rows, named ``taler-inventory <purpose>`` in
+    ``pg_stat_activity``, opened within :data:`CONNECT_TIMEOUT`, and with ``in_schema``
+    in the ``inventory`` schema; ``settings`` (psycopg's keywords) override these.
+    """
+    kwargs = {"autocommit": True, "row_factory": dict_row, "connect_timeout": CONNECT_TIMEOUT,
+              "application_name": f"{APPLICATION_NAME} {purpose}", **settings}
+    conn = psycopg.connect(url, **kwargs)
+    if in_schema:
+        conn.execute(f"SET search_path TO {SCHEMA}")
+    return conn
 
 
 def init_app(app):

@@ -350,6 +350,8 @@ def start(data_dir: str, *, user: str = "embedded_postgres") -> tuple[Server, st
     """Start (or share) the server in ``data_dir``/pgdata; return (server, url)."""
     import psycopg
 
+    from .db import connect
+
     base = _prepare_base(data_dir)
     service = _service_user(user) if os.geteuid() == 0 else None
     if service:
@@ -360,7 +362,7 @@ def start(data_dir: str, *, user: str = "embedded_postgres") -> tuple[Server, st
     server = Server(base, service, bin_dir)
     server.attach()
     admin_url = server.get_uri(SUPERUSER)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
+    with connect(admin_url, "embedded", in_schema=False) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
                               (DATABASE,)).fetchone()
         if not exists:

@@ -31,6 +31,8 @@ import time
 import psycopg
 from flask import current_app, request
 
+from . import db
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "inventory_order"
@@ -216,10 +218,9 @@ class Hub:
                 self.connected.clear()
 
     def _connect(self):
-        kwargs = self.database._connect_kwargs()
-        kwargs.pop("row_factory", None)
-        kwargs["application_name"] = APPLICATION_NAME
-        conn = psycopg.connect(self.database.url, autocommit=True, **kwargs)
+        # The pool's bounds and keepalives: this connection lives as long as the server.
+        settings = dict(self.database._connect_kwargs(), application_name=APPLICATION_NAME)
+        conn = db.connect(self.database.url, "listener", in_schema=False, **settings)
         conn.execute(f"LISTEN {CHANNEL}")
         return conn
 

@@ -17,11 +17,9 @@ import threading
 from contextlib import contextmanager
 
 import psycopg
-from psycopg.rows import dict_row
 
-from . import children, metrics
+from . import children, db, metrics
 from .backenddb import maintenance
-from .db import APPLICATION_NAME, SCHEMA
 from .timeutil import now_us
 
 log = logging.getLogger(__name__)
@@ -44,9 +42,7 @@ def serve_forever(url: str, interval: float, stop: threading.Event):
     """Reclaim every ``interval`` seconds while holding the reclaimer lock, until ``stop``."""
     while not stop.is_set():
         try:
-            with psycopg.connect(url, autocommit=True, row_factory=dict_row,
-                                 application_name=f"{APPLICATION_NAME} reclaimer") as conn:
-                conn.execute(f"SET search_path TO {SCHEMA}")
+            with db.connect(url, "reclaimer") as conn:
                 _work(conn, interval, stop)
         except psycopg.Error as exc:
             log.warning("reclaimer: %s; trying again", str(exc).strip().splitlines()[0])

@@ -23,7 +23,7 @@ import sys
 import threading
 
 from . import longpoll
-from .errors import ErrorCode, TalerError, wire_error
+from .errors import malformed, wire_error
 
 log = logging.getLogger(__name__)
 
@@ -384,9 +384,7 @@ def _send_wire_error(proto, status: int, message: str):
 
 
 def _send_body_error(proto, message: str):
-    err = TalerError(ErrorCode.GENERIC_PARAMETER_MALFORMED, "body",
-                     hint=f"The request body could not be read: {message}"[:240],
-                     parameter="body")
+    err = malformed("body", f"The request body could not be read: {message}"[:240])
     proto.response_bytes(err.http_status, _JSON + [("Connection", "close")],
                          json.dumps(err.body(), separators=(",", ":")).encode())
 

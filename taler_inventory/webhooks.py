@@ -30,12 +30,10 @@ from http.client import HTTPConnection
 from urllib.parse import urlsplit
 
 import psycopg
-from psycopg.rows import dict_row
 
-from . import children, config, metrics
+from . import children, config, db, metrics
 from . import webhook_templates as templates
 from .backenddb import webhooks as webhooks_db
-from .db import APPLICATION_NAME, SCHEMA
 from .timeutil import now_us
 
 log = logging.getLogger(__name__)
@@ -258,13 +256,6 @@ class Deliverer:
         self.inflight.clear()
 
 
-def _session(url: str, what: str):
-    conn = psycopg.connect(url, autocommit=True, row_factory=dict_row,
-                           application_name=f"{APPLICATION_NAME} {what}")
-    conn.execute(f"SET search_path TO {SCHEMA}")
-    return conn
-
-
 def try_worker_lock(conn) -> bool:
     return conn.execute("SELECT pg_try_advisory_lock(%s) AS got",
                         (WORKER_LOCK_KEY,)).fetchone()["got"]
@@ -274,7 +265,7 @@ def serve_forever(url: str, policy: Policy, stop: threading.Event):
     """Deliver while holding the worker lock, until ``stop``."""
     while not stop.is_set():
         try:
-            with _session(url, "webhooks") as conn:
+            with db.connect(url, "webhooks") as conn:
                 while not stop.is_set() and not try_worker_lock(conn):
                     stop.wait(policy.interval * 5)  # another one works; take over after it
                 deliverer = Deliverer(conn, policy)
@@ -291,7 +282,7 @@ def serve_forever(url: str, policy: Policy, stop: threading.Event):
 
 def deliver_now(url: str, policy: Policy, *, seconds: float = 60.0) -> bool:
     """Deliver what is due in this process, unless a worker is at it (then False)."""
-    with _session(url, "webhooks") as conn:
+    with db.connect(url, "webhooks") as conn:
         if not try_worker_lock(conn):
             return False
         deliverer = Deliverer(conn, policy)

@@ -10,13 +10,12 @@ from urllib.parse import quote
 
 from flask import g, request
 
-from .. import webui
-from ..errors import ErrorCode, TalerError
+from .. import ids, webui
+from ..errors import ErrorCode
 from . import (accounts, categories, config, groups, instance, locks, management, monitoring,
                orders, pos, pots, products, public_orders, tokens, units, webhooks)
-from .common import ADMIN_INSTANCE, empty_response
+from .common import ADMIN_INSTANCE, empty_response, known_id
 
-INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]+$")
 ALIAS_PATH = re.compile(r"^/instances/(admin|default)(/.*)?$")
 
 ROOT_BLUEPRINTS = (config.root_bp, management.bp, monitoring.bp)
@@ -52,6 +51,6 @@ def register(app):
                 target += "?" + request.query_string.decode("latin-1")
             # No body: Flask's redirect() would send an HTML page.
             return empty_response(308, {"Location": target})
-        if g.get("instance_in_path") and not INSTANCE_ID.match(g.instance_id):
-            raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, g.instance_id)
+        if g.get("instance_in_path"):
+            known_id(g.instance_id, ids.INSTANCE_ID, ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN)
         return None

@@ -6,7 +6,7 @@ from .. import talercrypto
 from ..backenddb import accounts as accounts_db
 from ..backenddb.outcome import Status
 from ..db import get_db
-from ..errors import ErrorCode, TalerError
+from ..errors import ErrorCode, TalerError, parameter_error
 from ..schemas.accounts import (AccountAddDetailsSchema, AccountAddResponseSchema,
                                 AccountPatchDetailsSchema, AccountsSummarySchema,
                                 BankAccountDetailSchema, PaytoError, check_payto)
@@ -25,8 +25,9 @@ _DELETE_ERRORS = {**_ERRORS, Status.UNKNOWN: E.MERCHANT_PRIVATE_ACCOUNT_DELETE_U
 
 def fail(status: Status, detail: str, field: str | None = None, errors=_ERRORS):
     """Raise the Taler error of a failed account operation; ``field`` names the culprit."""
-    extra = {"parameter": field} if field is not None else {}
-    raise TalerError(errors[status], field or detail, **extra)
+    if field is not None:
+        raise parameter_error(errors[status], field)
+    raise TalerError(errors[status], detail)
 
 
 def _h_wire(text: str) -> bytes:
@@ -49,9 +50,8 @@ def private_post_accounts(body):
     try:
         check_payto(payto_uri)
     except PaytoError as exc:
-        raise TalerError(ErrorCode.GENERIC_PAYTO_URI_MALFORMED, "payto_uri",
-                         hint=f"{ErrorCode.GENERIC_PAYTO_URI_MALFORMED.hint} {exc}.",
-                         parameter="payto_uri") from None
+        raise parameter_error(ErrorCode.GENERIC_PAYTO_URI_MALFORMED, "payto_uri",
+                              f"{exc}.") from None
     salt = talercrypto.new_wire_salt()
     outcome = get_db().run(
         accounts_db.insert_account, g.instance["instance_serial"], payto_uri=payto_uri,

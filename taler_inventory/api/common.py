@@ -58,41 +58,17 @@ def endpoint(*, permission=None, body=None, query=None, response=None, status=20
     response_schema = response() if isinstance(response, type) else response
 
     def decorate(view):
-        @functools.wraps(view)
-        def wrapper(**kwargs):
-            if body_schema is not None:
-                refuse_deep_nesting()
-            if auth_in_operation:
-                try:
-                    _parse(kwargs)
-                except TalerError:
-                    authenticate(permission)
-                    raise
-                kwargs["credentials"] = credentials(permission)
-                try:
-                    return render(view(**kwargs), response_schema, status)
-                except TalerError as err:
-                    # A refused authorization changed nothing: with the legacy
-                    # credential now adopted, the operation runs once more.
-                    if err.code is not ErrorCode.MERCHANT_GENERIC_UNAUTHORIZED \
-                            or not adopt_legacy_credential():
-                        raise
-                kwargs["credentials"] = credentials(permission)
-                return render(view(**kwargs), response_schema, status)
-            if authenticator is not None:
-                kwargs["credentials"] = authenticator()
-            elif permission is not None:
-                authenticate(permission, instance=None if instance else ADMIN_INSTANCE)
-            _parse(kwargs)
-            result = view(**kwargs)
-            return render(result, response_schema, status)
-
-        def _parse(kwargs):
-            if query_schema is not None:
-                kwargs["args"] = load(query_schema, request.args.to_dict(), location="query")
-            if body_schema is not None:
-                kwargs["body"] = load(body_schema, json_body())
-
+        parse = _parser(query_schema, body_schema)
+        if auth_in_operation:
+            wrapper = _authorizing_in_operation(
+                view, parse, permission=permission, has_body=body_schema is not None,
+                response=response_schema, status=status)
+        else:
+            wrapper = _authenticating_first(
+                view, parse, permission=permission, instance=instance,
+                authenticator=authenticator, has_body=body_schema is not None,
+                response=response_schema, status=status)
+        wrapper = functools.wraps(view)(wrapper)
         wrapper.openapi = {
             "permission": permission, "body": body_schema, "query": query_schema,
             "response": response_schema, "status": status,
@@ -103,6 +79,60 @@ def endpoint(*, permission=None, body=None, query=None, response=None, status=20
         return wrapper
 
     return decorate
+
+
+def _parser(query_schema, body_schema):
+    """Load the query string and the body into the view's ``args`` and ``body``."""
+    def parse(kwargs):
+        if query_schema is not None:
+            kwargs["args"] = load(query_schema, request.args.to_dict(), location="query")
+        if body_schema is not None:
+            kwargs["body"] = load(body_schema, json_body())
+    return parse
+
+
+def _authenticating_first(view, parse, *, permission, instance, authenticator, has_body,
+                          response, status):
+    """The usual flow: the credentials (or the endpoint's own ``authenticator``), then
+    the request, then the view."""
+    only_instance = None if instance else ADMIN_INSTANCE
+
+    def wrapper(**kwargs):
+        if has_body:
+            refuse_deep_nesting()
+        if authenticator is not None:
+            kwargs["credentials"] = authenticator()
+        elif permission is not None:
+            authenticate(permission, instance=only_instance)
+        parse(kwargs)
+        return render(view(**kwargs), response, status)
+    return wrapper
+
+
+def _authorizing_in_operation(view, parse, *, permission, has_body, response, status):
+    """The hot flow: the request, then the view, whose one database call checks the
+    credentials (:class:`Credentials`); a malformed request has its credentials checked
+    the usual way first."""
+    def wrapper(**kwargs):
+        if has_body:
+            refuse_deep_nesting()
+        try:
+            parse(kwargs)
+        except TalerError:
+            authenticate(permission)
+            raise
+        kwargs["credentials"] = credentials(permission)
+        try:
+            return render(view(**kwargs), response, status)
+        except TalerError as err:
+            # A refused authorization changed nothing: with the legacy credential
+            # now adopted, the operation runs once more.
+            if err.code is not ErrorCode.MERCHANT_GENERIC_UNAUTHORIZED \
+                    or not adopt_legacy_credential():
+                raise
+        kwargs["credentials"] = credentials(permission)
+        return render(view(**kwargs), response, status)
+    return wrapper
 
 
 def empty_response(status: int, headers=None):
@@ -308,9 +338,8 @@ def _read_raw_body() -> bytes:
     except OSError as exc:
         # The body's framing is broken or the connection closed early: the
         # client's fault, never a 500.
-        raise TalerError(ErrorCode.GENERIC_PARAMETER_MALFORMED, "body",
-                         hint=f"The request body could not be read: {str(exc)[:200]}",
-                         parameter="body") from None
+        raise malformed("body", f"The request body could not be read: {str(exc)[:200]}") \
+            from None
     if len(data) > wire_limit:
         raise _too_large(limit)
     if encoding == "gzip":

@@ -8,10 +8,9 @@ from ..backenddb.outcome import Status
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
 from ..schemas.instances import EXTRA_FIELDS
-from ..timeutil import US_PER_S
+from ..timeutil import DAY
 from .common import ADMIN_INSTANCE
 
-DAY = 24 * 3600 * US_PER_S
 #: What a new instance gets for the defaults its creation leaves out; ``GET /config``
 #: announces the same.  No refund window and no wire-transfer delay unless the
 #: merchant sets one: a refund window is a promise only the merchant can make.

@@ -14,7 +14,7 @@ from .. import auth
 from ..backenddb import instances as instances_db
 from ..backenddb import tokens as tokens_db
 from ..db import get_db
-from ..timeutil import US_PER_S
+from ..timeutil import HOUR
 
 
 class LegacyCredentials:
@@ -29,7 +29,7 @@ class LegacyCredentials:
     the adoption ends with it.
     """
 
-    TTL = 3600 * US_PER_S
+    TTL = HOUR
     SCOPE = "all" + auth.REFRESHABLE_SUFFIX  # what the password itself allows
     MAX_ENTRIES = 10_000
 

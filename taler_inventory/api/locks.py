@@ -2,43 +2,41 @@
 ``DELETE /private/locks/$LOCK_UUID``."""
 from flask import Blueprint, current_app, g
 
-from .. import metrics
+from .. import ids, metrics
 from .. import quantity as q
 from ..backenddb import locks as locks_db
 from ..backenddb.outcome import Status
 from ..db import get_db
-from ..errors import ErrorCode, TalerError
+from ..errors import ErrorCode, TalerError, malformed
 from ..groupcommit import GroupCommit
-from ..schemas.locks import LOCK_UUID, LockListQuerySchema, LockListSchema, LockRequestSchema
+from ..schemas.locks import LockListQuerySchema, LockListSchema, LockRequestSchema
 from ..timeutil import FOREVER, now_us, timestamp_to_wire
-from .common import authenticate, check_authorized, endpoint
+from .common import authenticate, check_authorized, endpoint, known_id
 
 bp = Blueprint("locks", __name__)
 
 E = ErrorCode
 
-#: How a lock's status maps onto an error (INSUFFICIENT: :func:`out_of_stock`).
+#: How a lock's status maps onto an error (INSUFFICIENT: :func:`out_of_stock`; the
+#: refusals of the quantity: 400 naming it).
 _ERRORS = {
     Status.UNKNOWN: E.MERCHANT_GENERIC_PRODUCT_UNKNOWN,
-    Status.PRECISION: E.GENERIC_PARAMETER_MALFORMED,
-    Status.BELOW_MINIMUM: E.GENERIC_PARAMETER_MALFORMED,
     Status.TOO_MANY_LOCKS: E.INVENTORY_TOO_MANY_LOCKS,
 }
 #: Releasing a cart: the unknown one is the cart.
 _RELEASE_ERRORS = {Status.UNKNOWN: E.INVENTORY_LOCK_UUID_UNKNOWN}
 
-#: Refusals of the quantity name the field, with a hint of their own.
-_QUANTITY_HINTS = {
-    Status.PRECISION: "The quantity has more fraction digits than the product allows.",
-    Status.BELOW_MINIMUM: "The quantity is below the product's unit_minimum_quantity.",
+#: Why the quantity was refused.
+_QUANTITY_REASONS = {
+    Status.PRECISION: "has more fraction digits than the product allows.",
+    Status.BELOW_MINIMUM: "is below the product's unit_minimum_quantity.",
 }
 
 
 def fail(status: Status, detail: str | None = None, errors=_ERRORS):
     """Raise the Taler error of a refused lock or release."""
-    if status in _QUANTITY_HINTS:
-        raise TalerError(errors[status], "unit_quantity", hint=_QUANTITY_HINTS[status],
-                         parameter="unit_quantity")
+    if status in _QUANTITY_REASONS:
+        raise malformed("unit_quantity", _QUANTITY_REASONS[status])
     raise TalerError(errors[status], detail)
 
 
@@ -67,10 +65,11 @@ def out_of_stock(product_id: str, requested, available, *, restock=None, next_ex
           auth_in_operation=True)
 def private_post_products_id_lock(product_id, body, credentials):
     """Lock (or with quantity 0 release) stock of a product for a cart."""
-    if "\x00" in product_id:
-        # No product id holds a NUL, and PostgreSQL cannot even compare one.
-        authenticate(credentials.permission)
-        raise TalerError(ErrorCode.MERCHANT_GENERIC_PRODUCT_UNKNOWN, product_id)
+    try:
+        known_id(product_id, ids.PRODUCT_ID, E.MERCHANT_GENERIC_PRODUCT_UNKNOWN)
+    except TalerError:
+        authenticate(credentials.permission)  # the credentials are checked first
+        raise
     outcome = lock_batches().submit(
         (credentials.instance_id, product_id, credentials.scopes),
         locks_db.LockRequest(credentials.token_hash, body["lock_uuid"], body["quantity"],
@@ -136,9 +135,8 @@ def private_get_locks(args):
           errors=(ErrorCode.INVENTORY_LOCK_UUID_UNKNOWN,))
 def private_delete_locks_uuid(lock_uuid):
     """Release every lock of a cart."""
-    if LOCK_UUID.regex.match(lock_uuid) is None:
-        raise TalerError(ErrorCode.GENERIC_PARAMETER_MALFORMED, "lock_uuid",
-                         parameter="lock_uuid")
+    if not ids.can_exist(ids.LOCK_UUID, lock_uuid):
+        raise malformed("lock_uuid")
     outcome = get_db().run(locks_db.release_cart, instance_serial=g.instance["instance_serial"],
                            lock_uuid=lock_uuid, now=now_us())
     if not outcome.ok:

@@ -1,22 +1,18 @@
 """Management of instances: ``/management/instances[/$ID[/auth]]`` (admin tokens only)."""
-import re
-
 from flask import Blueprint, request
 
-from .. import talercrypto
+from .. import ids, talercrypto
 from ..backenddb import instances as instances_db
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
-from ..schemas.instances import (INSTANCE_ID_PATTERN, AuthSchema, InstanceConfigurationSchema,
-                                 InstanceDetailsSchema, InstanceListSchema,
-                                 InstanceReconfigurationSchema)
-from .common import endpoint
+from ..schemas.instances import (AuthSchema, InstanceConfigurationSchema, InstanceDetailsSchema,
+                                 InstanceListSchema, InstanceReconfigurationSchema)
+from .common import endpoint, known_id
 from .instance_common import (change_auth, creation_columns, delete, details, extra_settings,
                               password_hash, passwords, reconfigure)
 
 bp = Blueprint("management", __name__)
 
-INSTANCE_ID = re.compile(INSTANCE_ID_PATTERN)
 #: The old name of the admin instance: ``/instances/default/...`` redirects to the root.
 ALIAS_OF_ADMIN = "default"
 
@@ -71,14 +67,12 @@ def management_get_instances():
         for r in rows]}
 
 
-def _known_shape(instance_id):
-    """An id no instance can have (a NUL, say) is unknown and never reaches SQL."""
-    if INSTANCE_ID.match(instance_id) is None:
-        raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, instance_id[:128])
+def _known_instance_id(instance_id):
+    return known_id(instance_id, ids.INSTANCE_ID, ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN)
 
 
 def _live_instance(instance_id):
-    _known_shape(instance_id)
+    _known_instance_id(instance_id)
     row = get_db().run(instances_db.lookup_instance, instance_id)
     if row is None or row["deleted"]:
         raise TalerError(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN, instance_id)
@@ -98,7 +92,7 @@ def management_get_instances_id(instance_id_):
           status=204, errors=(ErrorCode.MERCHANT_GENERIC_INSTANCE_UNKNOWN,))
 def management_patch_instances_id(instance_id_, body):
     """Reconfigure an instance; absent fields stay."""
-    _known_shape(instance_id_)
+    _known_instance_id(instance_id_)
     reconfigure(instance_id_, body)
 
 
@@ -118,5 +112,5 @@ def management_post_instances_id_auth(instance_id_, body):
 def management_delete_instances_id(instance_id_):
     """Disable an instance, or remove it and its data with ``?purge=YES``."""
     if instance_id_ != "admin":
-        _known_shape(instance_id_)
+        _known_instance_id(instance_id_)
     delete(instance_id_, purge=request.args.get("purge") == "YES")

@@ -1,15 +1,16 @@
 """Products: ``[/instances/$I]/private/products[/$PRODUCT_ID]``."""
 from flask import Blueprint, g
 
+from .. import ids
 from ..backenddb import products as products_db
 from ..backenddb.outcome import Status
 from ..db import get_db
-from ..errors import ErrorCode, TalerError
+from ..errors import ErrorCode, TalerError, malformed, parameter_error
 from ..schemas.products import (ProductAddDetailSchema, ProductDeleteQuerySchema,
                                 ProductDetailSchema, ProductListQuerySchema, ProductListSchema,
                                 ProductPatchDetailSchema, product_detail)
 from ..timeutil import now_us
-from .common import endpoint
+from .common import endpoint, known_id
 
 bp = Blueprint("products", __name__)
 
@@ -25,33 +26,26 @@ _ERRORS = {
     Status.STOCK_REDUCED: E.MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_STOCKED_REDUCED,
     Status.LOST_REDUCED: E.MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_LOST_REDUCED,
     Status.LOST_EXCEEDS_STOCK: E.MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_LOST_EXCEEDS_STOCKS,
-    Status.PRECISION: E.GENERIC_PARAMETER_MALFORMED,
     Status.LOCKED: E.MERCHANT_PRIVATE_DELETE_PRODUCTS_CONFLICTING_LOCK,
 }
 
-_HINTS = {
-    # Worded like a 400 of the schemas (field and reason), as it is one.
-    Status.PRECISION: E.GENERIC_PARAMETER_MALFORMED.hint
-    + " {field}: has more fraction digits than the product allows.",
-}
 
 def fail(status: Status, detail: str, field: str | None = None):
     """Raise the Taler error of a failed product operation; ``field`` names the culprit
     (in ``parameter`` too)."""
-    extra = {"parameter": field} if field is not None else {}
-    hint = _HINTS.get(status)
-    raise TalerError(_ERRORS[status], field or detail,
-                     hint=hint.format(field=field) if hint else None, **extra)
+    if status is Status.PRECISION:
+        raise malformed(field, "has more fraction digits than the product allows.")
+    if field is not None:
+        raise parameter_error(_ERRORS[status], field)
+    raise TalerError(_ERRORS[status], detail)
 
 
 def instance_serial() -> int:
     return g.instance["instance_serial"]
 
 
-def known_shape(product_id: str):
-    """No product id holds a NUL (PostgreSQL cannot even compare one): unknown."""
-    if "\x00" in product_id:
-        fail(Status.UNKNOWN, product_id[:128])
+def known_product_id(product_id: str) -> str:
+    return known_id(product_id, ids.PRODUCT_ID, E.MERCHANT_GENERIC_PRODUCT_UNKNOWN)
 
 
 @bp.post("/private/products")
@@ -84,7 +78,7 @@ def private_get_products(args):
           errors=(E.MERCHANT_GENERIC_PRODUCT_UNKNOWN,))
 def private_get_products_id(product_id):
     """Show a product, with what is locked and available now."""
-    known_shape(product_id)
+    known_product_id(product_id)
     row = get_db().run(products_db.lookup_product, instance_serial(), product_id, now_us())
     if row is None:
         fail(Status.UNKNOWN, product_id)
@@ -100,7 +94,7 @@ def private_get_products_id(product_id):
                   E.MERCHANT_PRIVATE_PATCH_PRODUCTS_TOTAL_LOST_EXCEEDS_STOCKS))
 def private_patch_products_id(product_id, body):
     """Change a product; absent fields stay, counters never decrease."""
-    known_shape(product_id)
+    known_product_id(product_id)
     outcome = get_db().run(products_db.update_product, instance_serial(), product_id, body,
                            now_us())
     if not outcome.ok:
@@ -114,7 +108,7 @@ def private_patch_products_id(product_id, body):
 def private_delete_products_id(product_id, args):
     """Delete a product; while it is held only with ``?force=yes`` (any other value of
     ``force`` is the default, as in Taler)."""
-    known_shape(product_id)
+    known_product_id(product_id)
     outcome = get_db().run(products_db.delete_product, instance_serial(), product_id,
                            now_us(), force=args["force"] == "yes")
     if not outcome.ok:

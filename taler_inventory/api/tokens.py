@@ -4,31 +4,23 @@ import base64
 import binascii
 
 from flask import Blueprint, current_app, g, request
-from marshmallow import validate
-
 from .. import auth
 from ..backenddb import instances as instances_db
 from ..backenddb import tokens as tokens_db
 from ..backenddb.outcome import Status
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
-from ..schemas.common import PageQuerySchema, QueryInteger
+from ..schemas.common import NewestFirstPageQuerySchema
 from ..schemas.tokens import TokenListSchema, TokenRequestSchema, TokenResponseSchema
-from ..timeutil import US_PER_S, add, now_us
+from ..timeutil import DAY, add, now_us
 from .common import authenticate, bearer_token, endpoint, instance_id, lookup_credentials
 
 bp = Blueprint("tokens", __name__)
 
-DEFAULT_DURATION = 24 * 3600 * US_PER_S
+DEFAULT_DURATION = DAY
 
 #: How a token operation's status maps onto an error.
 _ERRORS = {Status.UNKNOWN: ErrorCode.INVENTORY_TOKEN_UNKNOWN}
-
-
-class TokenListQuery(PageQuerySchema):
-    """``GET /private/tokens``: newest first unless ``limit`` is positive."""
-
-    limit = QueryInteger(load_default=-20, validate=validate.Range(min=-1000, max=1000))
 
 
 def _basic_credentials():
@@ -122,7 +114,7 @@ def private_delete_token():
 
 
 @bp.get("/private/tokens")
-@endpoint(permission="tokens-read", query=TokenListQuery, response=TokenListSchema)
+@endpoint(permission="tokens-read", query=NewestFirstPageQuerySchema, response=TokenListSchema)
 def private_get_tokens(args):
     """List the unexpired access tokens of the instance (no secrets); 204 if none."""
     rows = get_db().run(tokens_db.list_tokens, g.instance["instance_serial"], now_us(),

@@ -1,13 +1,14 @@
 """Measurement units: ``[/instances/$I]/private/units[/$UNIT]``."""
 from flask import Blueprint, g
 
+from .. import ids
 from ..backenddb import units as units_db
 from ..backenddb.outcome import Status
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
 from ..schemas.units import (MerchantUnitSchema, UnitAddRequestSchema, UnitListResponseSchema,
                              UnitPatchRequestSchema)
-from .common import endpoint
+from .common import endpoint, known_id
 
 bp = Blueprint("units", __name__)
 
@@ -29,10 +30,8 @@ def unknown(unit: str):
     fail(Status.UNKNOWN, unit)
 
 
-def known_shape(unit: str):
-    """No unit holds a NUL (PostgreSQL cannot even compare one): unknown."""
-    if "\x00" in unit:
-        unknown(unit.replace("\x00", ""))
+def known_unit(unit: str) -> str:
+    return known_id(unit, ids.UNIT_ID, E.MERCHANT_GENERIC_UNIT_UNKNOWN)
 
 
 @bp.get("/private/units")
@@ -57,7 +56,7 @@ def private_post_units(body):
           errors=(E.MERCHANT_GENERIC_UNIT_UNKNOWN,))
 def private_get_units_unit(unit):
     """Show one unit."""
-    known_shape(unit)
+    known_unit(unit)
     row = get_db().run(units_db.lookup_unit, g.instance["instance_serial"], unit)
     if row is None:
         unknown(unit)
@@ -69,7 +68,7 @@ def private_get_units_unit(unit):
           errors=(E.MERCHANT_GENERIC_UNIT_UNKNOWN, E.MERCHANT_GENERIC_UNIT_BUILTIN))
 def private_patch_units_unit(unit, body):
     """Change a unit; of a built-in unit only fractions, precision and activity."""
-    known_shape(unit)
+    known_unit(unit)
     outcome = get_db().run(units_db.update_unit, g.instance["instance_serial"], unit, body)
     if not outcome.ok:
         fail(outcome.status, unit, outcome.field)
@@ -80,7 +79,7 @@ def private_patch_units_unit(unit, body):
           errors=(E.MERCHANT_GENERIC_UNIT_UNKNOWN, E.MERCHANT_GENERIC_UNIT_BUILTIN))
 def private_delete_units_unit(unit):
     """Delete a custom unit; built-in units stay."""
-    known_shape(unit)
+    known_unit(unit)
     outcome = get_db().run(units_db.delete_unit, g.instance["instance_serial"], unit)
     if not outcome.ok:
         fail(outcome.status, unit)

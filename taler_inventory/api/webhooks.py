@@ -2,6 +2,7 @@
 a webhook's deliveries (``.../deliveries``, an extension)."""
 from flask import Blueprint, g
 
+from .. import ids
 from ..backenddb import webhooks as webhooks_db
 from ..backenddb.outcome import Status
 from ..db import get_db
@@ -9,7 +10,7 @@ from ..errors import ErrorCode, TalerError
 from ..schemas.webhooks import (DeliveryListSchema, DeliveryQuerySchema, WebhookAddSchema,
                                 WebhookDetailsSchema, WebhookPatchSchema,
                                 WebhookSummarySchema)
-from .common import endpoint
+from .common import endpoint, known_id
 
 bp = Blueprint("webhooks", __name__)
 
@@ -24,6 +25,10 @@ _ERRORS = {Status.UNKNOWN: E.MERCHANT_GENERIC_WEBHOOK_UNKNOWN,
 def fail(status: Status, webhook_id: str):
     """Raise the Taler error of a failed webhook operation."""
     raise TalerError(_ERRORS[status], webhook_id)
+
+
+def known_webhook_id(webhook_id: str) -> str:
+    return known_id(webhook_id, ids.WEBHOOK_ID, E.MERCHANT_GENERIC_WEBHOOK_UNKNOWN)
 
 
 @bp.get("/private/webhooks")
@@ -49,6 +54,7 @@ def private_post_webhooks(body):
           errors=(E.MERCHANT_GENERIC_WEBHOOK_UNKNOWN,))
 def private_get_webhooks_id(webhook_id):
     """Show a webhook."""
+    known_webhook_id(webhook_id)
     row = get_db().run(webhooks_db.lookup_webhook, g.instance["instance_serial"], webhook_id)
     if row is None:
         fail(Status.UNKNOWN, webhook_id)
@@ -60,6 +66,7 @@ def private_get_webhooks_id(webhook_id):
           errors=(E.MERCHANT_GENERIC_WEBHOOK_UNKNOWN,))
 def private_patch_webhooks_id(webhook_id, body):
     """Replace a webhook's details (templates not sent are removed)."""
+    known_webhook_id(webhook_id)
     outcome = get_db().run(webhooks_db.update_webhook, g.instance["instance_serial"],
                            webhook_id, body)
     if not outcome.ok:
@@ -71,6 +78,7 @@ def private_patch_webhooks_id(webhook_id, body):
           errors=(E.MERCHANT_GENERIC_WEBHOOK_UNKNOWN,))
 def private_delete_webhooks_id(webhook_id):
     """Delete a webhook; its events not delivered yet are dropped."""
+    known_webhook_id(webhook_id)
     outcome = get_db().run(webhooks_db.delete_webhook, g.instance["instance_serial"],
                            webhook_id)
     if not outcome.ok:
@@ -82,6 +90,7 @@ def private_delete_webhooks_id(webhook_id):
           errors=(E.MERCHANT_GENERIC_WEBHOOK_UNKNOWN,))
 def private_get_webhooks_id_deliveries(webhook_id, args):
     """The webhook's deliveries, newest first, each with every attempt's outcome."""
+    known_webhook_id(webhook_id)
     rows = get_db().run(webhooks_db.list_deliveries, g.instance["instance_serial"],
                         webhook_id, args["limit"], args.get("offset"))
     if rows is None:

@@ -126,9 +126,10 @@ def update_instance(conn, instance_id: str, changes: dict) -> Outcome:
         if row is None:
             return Outcome(Status.UNKNOWN)
         if "max_active_locks" in columns:
-            # Same order as the lock operations: advisory lock first, rows after.
-            conn.execute("SELECT pg_advisory_xact_lock(%s)",
-                         (instance_lock_key(row["instance_serial"]),))
+            # Same order as the lock operations: advisory lock first, rows after
+            # (the key is SQL's instance_lock_key, of 00-holds.sql).
+            conn.execute("SELECT pg_advisory_xact_lock(instance_lock_key(%s))",
+                         (row["instance_serial"],))
         row = conn.execute(
             "SELECT instance_serial, max_active_locks FROM instances"
             " WHERE instance_serial = %s FOR UPDATE", (row["instance_serial"],)).fetchone()
@@ -154,11 +155,6 @@ def recount_active_locks(conn, instance_serial: int):
         """UPDATE instances SET active_locks =
              (SELECT count(*) FROM holds WHERE instance_serial = %(s)s AND lock_uuid IS NOT NULL)
            WHERE instance_serial = %(s)s""", {"s": instance_serial})
-
-
-def instance_lock_key(instance_serial: int) -> int:
-    """The advisory-lock key that guards an instance's ``active_locks`` counter."""
-    return (0x6c6f636b << 32) | (instance_serial & 0xFFFFFFFF)
 
 
 def delete_instance(conn, instance_id: str, *, purge: bool) -> Outcome:
@@ -188,6 +184,5 @@ def add_missing_keys(conn) -> int:
         merchant_priv, merchant_pub = talercrypto.new_key_pair()
         conn.execute("UPDATE instances SET merchant_pub = %s, merchant_priv = %s"
                      " WHERE instance_serial = %s",
-                     (merchant_pub, merchant_priv, row[0] if isinstance(row, tuple) else
-                      row["instance_serial"]))
+                     (merchant_pub, merchant_priv, row["instance_serial"]))
     return len(rows)

@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from .outcome import Outcome, Status
+from .paging import page
 
 
 @dataclass(frozen=True)
@@ -92,9 +93,10 @@ def release_cart(conn, *, instance_serial, lock_uuid, now) -> ReleaseOutcome:
 def list_locks(conn, *, instance_serial, now, lock_uuid=None, product_id=None, limit=20,
                offset=None):
     """Live cart locks of an instance, by lock serial; ``limit`` < 0: descending."""
+    paging = page("h.hold_serial", limit, offset)
     where = ["h.instance_serial = %(instance)s", "h.lock_uuid IS NOT NULL",
-             "h.expiration > %(now)s"]
-    params = {"instance": instance_serial, "now": now, "limit": abs(limit)}
+             "h.expiration > %(now)s", paging.condition]
+    params = dict(paging.params, instance=instance_serial, now=now)
     if lock_uuid is not None:
         where.append("h.lock_uuid = %(uuid)s")
         params["uuid"] = lock_uuid
@@ -102,14 +104,8 @@ def list_locks(conn, *, instance_serial, now, lock_uuid=None, product_id=None, l
         where.append("h.product_serial = (SELECT product_serial FROM products"
                      " WHERE instance_serial = %(instance)s AND product_id = %(product)s)")
         params["product"] = product_id
-    if offset is not None:
-        where.append("h.hold_serial > %(offset)s" if limit >= 0 else "h.hold_serial < %(offset)s")
-        params["offset"] = offset
-    order = "ASC" if limit >= 0 else "DESC"
     return conn.execute(
         f"""SELECT h.hold_serial AS lock_serial, h.lock_uuid, p.product_id, h.quantity,
                    h.expiration
               FROM holds h JOIN products p ON p.product_serial = h.product_serial
-             WHERE {' AND '.join(where)}
-             ORDER BY h.hold_serial {order}
-             LIMIT %(limit)s""", params).fetchall()
+             WHERE {' AND '.join(where)} {paging.order}""", params).fetchall()

@@ -2,20 +2,14 @@
 from typing import NamedTuple
 
 import psycopg
-from psycopg.rows import dict_row
 
+from .. import db
 from .. import quantity as q
 from . import tokens as tokens_db
 from . import webhooks as webhooks_db
 
 #: Expired holds reclaimed per transaction: the product row stays locked that long.
 GC_BATCH = 1000
-
-
-def _connect(url: str):
-    conn = psycopg.connect(url, autocommit=True, row_factory=dict_row)
-    conn.execute("SET search_path TO inventory")
-    return conn
 
 
 def gc(url: str, now: int, *, batch: int = GC_BATCH,
@@ -26,7 +20,7 @@ def gc(url: str, now: int, *, batch: int = GC_BATCH,
     request on a busy product never waits long behind the collector.  With
     ``webhook_keep_us``, webhook deliveries delivered longer ago go too.
     """
-    with _connect(url) as conn:
+    with db.connect(url, "gc") as conn:
         holds, products = reclaim_expired(conn, now, batch=batch)
         add_total(conn, GC_RECLAIMED, holds)
         tokens = tokens_db.purge_expired_tokens(conn, now)
@@ -135,7 +129,7 @@ def check(url: str, now: int) -> CheckResult:
     """
     violations, warnings = [], []
     products = 0
-    with _connect(url) as conn:
+    with db.connect(url, "check") as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
         with conn.transaction():

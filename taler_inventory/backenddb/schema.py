@@ -8,8 +8,6 @@ serialised by an advisory lock, so running it twice is a no-op.
 import re
 from pathlib import Path
 
-import psycopg
-
 from . import instances
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
@@ -28,13 +26,13 @@ def procedure_files() -> list[Path]:
 def dbinit(url: str, *, reset: bool = False) -> list[str]:
     """Bring the schema at ``url`` up to date; return the names of applied patches."""
     applied = []
-    with psycopg.connect(url, autocommit=True) as conn:
+    with _connect(url) as conn:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_INIT_LOCK_KEY,))
             if reset:
                 conn.execute("DROP SCHEMA IF EXISTS inventory CASCADE")
             conn.execute((SQL_DIR / "versioning.sql").read_text())
-            done = {row[0] for row in conn.execute(
+            done = {row["patch_name"] for row in conn.execute(
                 "SELECT patch_name FROM inventory.schema_patches")}
             conn.execute("SET LOCAL search_path TO inventory")
             for path in patch_files():
@@ -58,6 +56,13 @@ def dbinit(url: str, *, reset: bool = False) -> list[str]:
 
 
 def current_patches(url: str) -> list[str]:
-    with psycopg.connect(url) as conn:
+    with _connect(url) as conn:
         rows = conn.execute("SELECT patch_name FROM inventory.schema_patches ORDER BY patch_name")
-        return [r[0] for r in rows]
+        return [r["patch_name"] for r in rows]
+
+
+def _connect(url: str):
+    # Imported here, not with this module: the command line imports this module before
+    # ``serve`` tells prometheus-client (which ``db`` imports) where its files go.
+    from ..db import connect
+    return connect(url, "dbinit", in_schema=False)

@@ -1,5 +1,6 @@
 """Database operations on access tokens."""
 from .outcome import Outcome, SerialOutcome, Status
+from .paging import page
 
 
 def insert_token(conn, *, instance_serial, token_hash, scope, refreshable, creation_time,
@@ -25,21 +26,13 @@ def delete_token(conn, instance_serial: int, token_serial: int, *,
 def list_tokens(conn, instance_serial: int, now: int, *, limit: int, offset: int | None):
     """Unexpired tokens of an instance, not the internal ones of the legacy credential;
     ``limit`` < 0 lists descending from ``offset``."""
-    if limit >= 0:
-        return conn.execute(
-            """SELECT token_serial AS serial, scope, refreshable, creation_time, expiration,
-                      description
-                 FROM tokens WHERE instance_serial = %s AND expiration > %s AND NOT legacy
-                  AND token_serial > %s
-                ORDER BY token_serial LIMIT %s""",
-            (instance_serial, now, offset or 0, limit)).fetchall()
+    p = page("token_serial", limit, offset)
     return conn.execute(
-        """SELECT token_serial AS serial, scope, refreshable, creation_time, expiration,
-                  description
-             FROM tokens WHERE instance_serial = %s AND expiration > %s AND NOT legacy
-                  AND token_serial < %s
-            ORDER BY token_serial DESC LIMIT %s""",
-        (instance_serial, now, offset if offset is not None else 2**63 - 1, -limit)).fetchall()
+        f"""SELECT token_serial AS serial, scope, refreshable, creation_time, expiration,
+                   description
+              FROM tokens WHERE instance_serial = %(instance)s AND expiration > %(now)s
+                   AND NOT legacy AND {p.condition} {p.order}""",
+        dict(p.params, instance=instance_serial, now=now)).fetchall()
 
 
 def purge_expired_tokens(conn, now: int) -> int:

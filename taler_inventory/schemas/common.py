@@ -1,9 +1,12 @@
-"""Wire types shared by every resource: strict scalars, quantities, amounts, time."""
+"""Wire types shared by every resource: strict scalars, ids, quantities, amounts, time."""
+import re
+
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from .. import ids
 from .. import quantity as q
 from ..amount import Amount, AmountError
-from ..timeutil import FOREVER, relative_to_wire, timestamp_to_wire
+from ..timeutil import FOREVER, US_PER_S, relative_to_wire, timestamp_to_wire
 
 
 class BaseSchema(Schema):
@@ -38,6 +41,22 @@ def check_json(value, depth=0):
         for item in value:
             check_json(item, depth + 1)
     return value
+
+
+class IdShape(validate.Validator):
+    """An id with one of the shapes of :mod:`..ids` (the views check path ids with the
+    same shapes); ``error`` says what the shape is."""
+
+    def __init__(self, shape: re.Pattern, error: str):
+        self.shape = shape
+        self.error = error
+        #: The shape as the OpenAPI document's (unanchored) JSON Schema ``pattern``.
+        self.regex = re.compile(f"^(?:{shape.pattern})$")
+
+    def __call__(self, value: str) -> str:
+        if not ids.can_exist(self.shape, value):
+            raise ValidationError(self.error)
+        return value
 
 
 class Text(fields.String):
@@ -144,9 +163,9 @@ class Timestamp(fields.Field):
         t_s = value["t_s"]
         if t_s == "never":
             return FOREVER
-        if isinstance(t_s, bool) or not isinstance(t_s, int) or not 0 <= t_s < FOREVER // 1_000_000:
+        if isinstance(t_s, bool) or not isinstance(t_s, int) or not 0 <= t_s < FOREVER // US_PER_S:
             raise ValidationError("t_s must be a non-negative integer of seconds or \"never\"")
-        return t_s * 1_000_000
+        return t_s * US_PER_S
 
     def _serialize(self, value, attr, obj, **kwargs):
         return timestamp_to_wire(value)

@@ -1,11 +1,11 @@
 """Schemas of instances: creation, reconfiguration, authentication, details, listings."""
 from marshmallow import ValidationError, fields, post_load, validate, validates, validates_schema
 
-from .common import (BaseSchema, JsonObject, RelativeTime, StrictBoolean, StrictInteger,
-                     Text, list_answer)
+from .. import ids
 from ..timeutil import FOREVER
+from .common import (BaseSchema, IdShape, JsonObject, RelativeTime, StrictBoolean, StrictInteger,
+                     Text, list_answer)
 
-INSTANCE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]+$"
 TOKEN_PREFIX = "secret-token:"
 ROUNDING_INTERVALS = ("NONE", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER",
                       "YEAR")
@@ -79,8 +79,8 @@ class InstanceSettingsSchema(BaseSchema):
 class InstanceConfigurationSchema(InstanceSettingsSchema):
     """``POST /management/instances``."""
 
-    id = fields.String(required=True, validate=[validate.Regexp(INSTANCE_ID_PATTERN),
-                                                validate.Length(max=128)])
+    id = fields.String(required=True, validate=IdShape(
+        ids.INSTANCE_ID, "is 2 to 128 of A-Za-z0-9_.@- and starts with a letter or digit"))
     name = Text(required=True, validate=validate.Length(min=1, max=1024))
     auth = fields.Nested(AuthSchema, required=True)
 

@@ -1,19 +1,13 @@
-"""Schemas of cart locks: the Taler lock request, the 410 body, the lock listing."""
+"""Schemas of cart locks: the Taler lock request and the lock listing."""
 from decimal import Decimal
 
 from marshmallow import ValidationError, fields, post_load, validate
 
-from .common import (BaseSchema, DecimalQuantity, LegacyQuantity, PageQuerySchema, RelativeTime,
-                     Timestamp, list_answer, merge_quantity)
+from .. import ids
+from .common import (BaseSchema, DecimalQuantity, IdShape, LegacyQuantity, PageQuerySchema,
+                     RelativeTime, Text, Timestamp, list_answer, merge_quantity)
 
-
-def _no_nul(value: str):
-    if "\x00" in value:
-        raise ValidationError("must not contain NUL characters")
-
-
-LOCK_UUID = validate.Regexp(r"^[\x21-\x7e]{1,128}$",
-                            error="lock_uuid is 1 to 128 visible ASCII characters")
+LOCK_UUID = IdShape(ids.LOCK_UUID, "lock_uuid is 1 to 128 visible ASCII characters")
 
 
 class LockRequestSchema(BaseSchema):
@@ -34,23 +28,10 @@ class LockRequestSchema(BaseSchema):
         return data
 
 
-class OutOfStockSchema(BaseSchema):
-    """The 410 body (code 2670) of a lock or order line that does not fit."""
-
-    code = fields.Integer()
-    hint = fields.String()
-    product_id = fields.String()
-    requested_quantity = fields.Integer()
-    unit_requested_quantity = fields.String()
-    available_quantity = fields.Integer()
-    unit_available_quantity = fields.String()
-    restock_expected = Timestamp()
-    next_lock_expiration = Timestamp()
-
-
 class LockListQuerySchema(PageQuerySchema):
     lock_uuid = fields.String(validate=LOCK_UUID)
-    product_id = fields.String(validate=[validate.Length(min=1, max=128), _no_nul])
+    # A filter: a product id that cannot exist (one with a "/") just matches nothing.
+    product_id = Text(validate=validate.Length(min=1, max=128))
 
 
 class LockSchema(BaseSchema):

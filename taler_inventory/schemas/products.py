@@ -10,16 +10,16 @@ from decimal import Decimal
 
 from marshmallow import ValidationError, fields, post_load, validate
 
+from .. import ids
 from .. import quantity as q
 from .. import stock
 from ..amount import Amount
 from ..stock import QUANTITIES
-from .common import (AmountField, BaseSchema, DecimalQuantity, JsonObject, LegacyQuantity,
-                     PageQuerySchema, QueryInteger, StrictBoolean, StrictInteger, Text,
-                     Timestamp, list_answer, merge_quantity)
+from .common import (AmountField, BaseSchema, DecimalQuantity, IdShape, JsonObject, LegacyQuantity,
+                     PageQuerySchema, QueryInteger, StrictBoolean, StrictInteger, Text, Timestamp,
+                     list_answer, merge_quantity)
 
-PRODUCT_ID = [validate.Length(min=1, max=128),
-              validate.Regexp(r"^[^/]*$", error="must not contain '/'")]
+PRODUCT_ID = IdShape(ids.PRODUCT_ID, "must be 1 to 128 characters, without '/'")
 
 class TaxSchema(BaseSchema):
     name = Text(required=True, validate=validate.Length(max=1024))

@@ -1,11 +1,11 @@
 """Schemas of measurement units: creation, patch, details and listing."""
 from marshmallow import fields, post_load, validate
 
-from .common import BaseSchema, JsonObject, StrictBoolean, StrictInteger, Text, list_answer
+from .. import ids
+from .common import BaseSchema, IdShape, JsonObject, StrictBoolean, StrictInteger, Text, list_answer
 
 #: A unit is referred to by its short identifier, also in the URL.
-UNIT_ID = [validate.Length(min=1, max=128),
-           validate.Regexp(r"^[^/]*$", error="must not contain '/'")]
+UNIT_ID = IdShape(ids.UNIT_ID, "must be 1 to 128 characters, without '/'")
 NAME = validate.Length(min=1, max=1024)
 I18N = {"keys": Text(validate=validate.Length(max=64)), "values": Text(validate=NAME)}
 

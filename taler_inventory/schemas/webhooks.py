@@ -3,11 +3,11 @@ from urllib.parse import urlsplit
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from .. import ids
 from ..webhook_templates import EVENT_TYPES, check_template
-from .common import BaseSchema, NewestFirstPageQuerySchema, Text, Timestamp, list_answer
+from .common import BaseSchema, IdShape, NewestFirstPageQuerySchema, Text, Timestamp, list_answer
 
-WEBHOOK_ID = [validate.Length(min=1, max=128),
-              validate.Regexp(r"^[^/]*$", error="must not contain '/'")]
+WEBHOOK_ID = IdShape(ids.WEBHOOK_ID, "must be 1 to 128 characters, without '/'")
 #: The methods a webhook may send with.
 HTTP_METHODS = ("POST", "PUT", "PATCH", "GET", "DELETE")
 TEMPLATE = validate.Length(max=64 * 1024)
