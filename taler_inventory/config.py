@@ -18,10 +18,6 @@ class SetupError(ValueError):
     """A set-up mistake the operator can fix: one line saying what and how."""
 
 
-#: A setting that cannot be read (the older name of the same error).
-SettingError = SetupError
-
-
 @dataclass(frozen=True)
 class Setting:
     default: object

@@ -34,7 +34,7 @@ import psycopg
 from . import children, config, db, metrics
 from . import webhook_templates as templates
 from .backenddb import webhooks as webhooks_db
-from .timeutil import now_us
+from .timeutil import US_PER_S, now_us
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +67,12 @@ class Policy:
 
     def lease_us(self) -> int:
         """How long a taken delivery is this worker's: its attempt and some margin."""
-        return int((2 * self.timeout + 5) * 1_000_000)
+        return int((2 * self.timeout + 5) * US_PER_S)
 
     def retry_after_us(self, failures: int) -> int:
         """The wait after the ``failures``-th failed attempt (1, 2, ...)."""
         delay = min(self.retry_delay * 2 ** min(failures - 1, 60), self.retry_max)
-        return int(delay * 1_000_000)
+        return int(delay * US_PER_S)
 
 
 @dataclass(frozen=True)
@@ -195,7 +195,7 @@ def attempt(row: dict, policy: Policy) -> Outcome:
         error = f"{type(exc).__name__}: {reason}"[:500]
     except Exception as exc:  # noqa: BLE001 - a template or a receiver must not stop us
         error = f"{type(exc).__name__}: {exc}"[:500]
-    return Outcome(status, error, int((time.monotonic() - start) * 1_000_000))
+    return Outcome(status, error, int((time.monotonic() - start) * US_PER_S))
 
 
 def record(conn, row: dict, outcome: Outcome, policy: Policy):

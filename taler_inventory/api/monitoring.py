@@ -6,7 +6,7 @@ from ..backenddb import monitoring as monitoring_db
 from ..backenddb import webhooks as webhooks_db
 from ..db import get_db
 from ..errors import ErrorCode, TalerError
-from ..timeutil import now_us
+from ..timeutil import US_PER_S, now_us
 from .common import endpoint
 
 bp = Blueprint("monitoring", __name__)
@@ -42,7 +42,7 @@ def _hold_counts() -> dict:
     counts["webhook_pending"] = webhooks["pending"]
     counts["webhook_failing"] = webhooks["failing"]
     oldest = webhooks["oldest_event"]
-    counts["webhook_oldest_age"] = 0 if oldest is None else max(now - oldest, 0) / 1e6
+    counts["webhook_oldest_age"] = 0 if oldest is None else max(now - oldest, 0) / US_PER_S
     return counts
 
 

@@ -169,8 +169,8 @@ def test_paid_status_parses_in_taler_php(client, shop):
 def test_bad_setting_is_one_line(monkeypatch):
     from taler_inventory import config
     monkeypatch.setenv("TALER_INVENTORY_EXCHANGES", "{not json")
-    with pytest.raises(config.SettingError, match="TALER_INVENTORY_EXCHANGES is not JSON"):
+    with pytest.raises(config.SetupError, match="TALER_INVENTORY_EXCHANGES is not JSON"):
         config.from_env()
     monkeypatch.setenv("TALER_INVENTORY_EXCHANGES", '{"url": "x"}')
-    with pytest.raises(config.SettingError, match="must be a JSON list"):
+    with pytest.raises(config.SetupError, match="must be a JSON list"):
         config.from_env()
