@@ -121,3 +121,11 @@ def create_order(client, headers, lines=(), lock_uuids=(), instance="admin", **o
     resp = post_order(client, headers, lines, lock_uuids, instance, **order)
     assert resp.status_code == 200, resp.get_json()
     return resp.get_json()["order_id"]
+
+
+def create_named(kind, client, headers, name, description="", instance="admin"):
+    """Create a named row (``kind`` ``group`` or ``pot``) through the API; its serial."""
+    resp = client.post(f"{prefix(instance)}/private/{kind}s",
+                       json={f"{kind}_name": name, "description": description}, headers=headers)
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()[f"{kind}_serial_id"]

@@ -35,6 +35,13 @@ def data_home():
     shutil.rmtree(home, ignore_errors=True)
 
 
+def _server_data(data_home: Path):
+    """A data directory in ``data_home``, its ``pgdata``, and a server's environment on it."""
+    data_dir = data_home / "data"
+    return (data_dir, data_dir / "pgdata",
+            {"TALER_INVENTORY_DATA_DIR": str(data_dir), "TALER_INVENTORY_ADMIN_PASSWORD": "pw"})
+
+
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -102,9 +109,7 @@ def test_minimal_path_as_root_creates_the_system_user(data_home):
 
 @pytest.mark.e2e
 def test_a_crash_never_keeps_the_server_from_stopping(data_home):
-    data_dir = data_home / "data"
-    pgdata = data_dir / "pgdata"
-    env = {"TALER_INVENTORY_DATA_DIR": str(data_dir), "TALER_INVENTORY_ADMIN_PASSWORD": "pw"}
+    data_dir, pgdata, env = _server_data(data_home)
     first = Server(env, workers=1)
     try:
         first.wait_ready()
@@ -126,9 +131,7 @@ def test_a_crash_never_keeps_the_server_from_stopping(data_home):
 
 @pytest.mark.e2e
 def test_commands_on_one_data_directory_share_the_server(data_home):
-    data_dir = data_home / "data"
-    pgdata = data_dir / "pgdata"
-    env = {"TALER_INVENTORY_DATA_DIR": str(data_dir), "TALER_INVENTORY_ADMIN_PASSWORD": "pw"}
+    data_dir, pgdata, env = _server_data(data_home)
     one = Server(env, workers=1)
     two = None
     try:

@@ -1,25 +1,22 @@
 """Product groups: ``[/instances/$I]/private/groups[/$GROUP_ID]``."""
-from flask import Blueprint, g
+from flask import Blueprint
 
 from ..backenddb import groups as groups_db
 from ..backenddb.outcome import Status
-from ..db import get_db
-from ..errors import ErrorCode, TalerError
+from ..errors import ErrorCode
 from ..schemas.common import NewestFirstPageQuerySchema
 from ..schemas.groups import (GroupAddedResponseSchema, GroupAddRequestSchema,
                               GroupPatchRequestSchema, GroupsSummaryResponseSchema)
-from .common import endpoint, path_serial
+from .common import endpoint
+from .named import NamedResource
 
 bp = Blueprint("groups", __name__)
 
 E = ErrorCode
 
-_ERRORS = {Status.UNKNOWN: E.MERCHANT_GENERIC_PRODUCT_GROUP_UNKNOWN,
-           Status.NAME_TAKEN: E.MERCHANT_PRIVATE_PRODUCT_GROUP_CONFLICTING_NAME}
-
-
-def fail(status: Status, detail: str):
-    raise TalerError(_ERRORS[status], detail)
+GROUPS = NamedResource(groups_db.GROUPS, "groups", {
+    Status.UNKNOWN: E.MERCHANT_GENERIC_PRODUCT_GROUP_UNKNOWN,
+    Status.NAME_TAKEN: E.MERCHANT_PRIVATE_PRODUCT_GROUP_CONFLICTING_NAME})
 
 
 @bp.get("/private/groups")
@@ -27,9 +24,7 @@ def fail(status: Status, detail: str):
           response=GroupsSummaryResponseSchema)
 def private_get_groups(args):
     """List groups, by default the newest 20 first."""
-    rows = get_db().run(groups_db.list_groups, g.instance["instance_serial"], args["limit"],
-                        args.get("offset"))
-    return {"groups": rows}
+    return GROUPS.listing(args)
 
 
 @bp.post("/private/groups")
@@ -38,10 +33,7 @@ def private_get_groups(args):
           errors=(E.MERCHANT_PRIVATE_PRODUCT_GROUP_CONFLICTING_NAME,))
 def private_post_groups(body):
     """Create a group and return its id."""
-    outcome = get_db().run(groups_db.insert_group, g.instance["instance_serial"], body)
-    if not outcome.ok:
-        fail(outcome.status, body["group_name"])
-    return {"group_serial_id": outcome.serial}
+    return GROUPS.create(body)
 
 
 @bp.patch("/private/groups/<group_id>")
@@ -50,11 +42,7 @@ def private_post_groups(body):
                   E.MERCHANT_PRIVATE_PRODUCT_GROUP_CONFLICTING_NAME))
 def private_patch_groups_id(group_id, body):
     """Rename a group or change its description."""
-    outcome = get_db().run(groups_db.update_group, g.instance["instance_serial"],
-                          path_serial(group_id, "group_id"), body)
-    if not outcome.ok:
-        fail(outcome.status,
-             body["group_name"] if outcome.status is Status.NAME_TAKEN else group_id)
+    GROUPS.update(groups_db.update_group, group_id, body)
 
 
 @bp.delete("/private/groups/<group_id>")
@@ -62,7 +50,4 @@ def private_patch_groups_id(group_id, body):
           errors=(E.MERCHANT_GENERIC_PRODUCT_GROUP_UNKNOWN,))
 def private_delete_groups_id(group_id):
     """Delete a group; its products stay, in no group."""
-    outcome = get_db().run(groups_db.delete_group, g.instance["instance_serial"],
-                          path_serial(group_id, "group_id"))
-    if not outcome.ok:
-        fail(outcome.status, group_id)
+    GROUPS.delete(group_id)

@@ -4,28 +4,22 @@ from flask import Blueprint, g
 from ..backenddb import pots as pots_db
 from ..backenddb.outcome import Status
 from ..db import get_db
-from ..errors import ErrorCode, TalerError
+from ..errors import ErrorCode
 from ..schemas.common import NewestFirstPageQuerySchema
 from ..schemas.pots import (PotAddedResponseSchema, PotAddRequestSchema,
                             PotDetailResponseSchema, PotModifyRequestSchema,
                             PotsSummaryResponseSchema)
-from .common import endpoint, path_serial
+from .common import endpoint
+from .named import NamedResource
 
 bp = Blueprint("pots", __name__)
 
 E = ErrorCode
 
-_ERRORS = {Status.UNKNOWN: E.MERCHANT_GENERIC_MONEY_POT_UNKNOWN,
-           Status.NAME_TAKEN: E.MERCHANT_PRIVATE_MONEY_POT_CONFLICTING_NAME,
-           Status.TOTALS_DIFFER: E.MERCHANT_PRIVATE_MONEY_POT_CONFLICTING_TOTAL}
-
-
-def fail(status: Status, detail: str):
-    raise TalerError(_ERRORS[status], detail)
-
-
-def pot_serial(text: str) -> int:
-    return path_serial(text, "pot_id")
+POTS = NamedResource(pots_db.POTS, "pots", {
+    Status.UNKNOWN: E.MERCHANT_GENERIC_MONEY_POT_UNKNOWN,
+    Status.NAME_TAKEN: E.MERCHANT_PRIVATE_MONEY_POT_CONFLICTING_NAME,
+    Status.TOTALS_DIFFER: E.MERCHANT_PRIVATE_MONEY_POT_CONFLICTING_TOTAL})
 
 
 @bp.get("/private/pots")
@@ -33,9 +27,7 @@ def pot_serial(text: str) -> int:
           response=PotsSummaryResponseSchema)
 def private_get_pots(args):
     """List pots with their totals, by default the newest 20 first."""
-    rows = get_db().run(pots_db.list_pots, g.instance["instance_serial"], args["limit"],
-                        args.get("offset"))
-    return {"pots": rows}
+    return POTS.listing(args)
 
 
 @bp.post("/private/pots")
@@ -43,10 +35,7 @@ def private_get_pots(args):
           errors=(E.MERCHANT_PRIVATE_MONEY_POT_CONFLICTING_NAME,))
 def private_post_pots(body):
     """Create an empty pot and return its id."""
-    outcome = get_db().run(pots_db.insert_pot, g.instance["instance_serial"], body)
-    if not outcome.ok:
-        fail(outcome.status, body["pot_name"])
-    return {"pot_serial_id": outcome.serial}
+    return POTS.create(body)
 
 
 @bp.get("/private/pots/<pot_id>")
@@ -54,9 +43,9 @@ def private_post_pots(body):
           errors=(E.MERCHANT_GENERIC_MONEY_POT_UNKNOWN,))
 def private_get_pots_id(pot_id):
     """Show a pot."""
-    row = get_db().run(pots_db.lookup_pot, g.instance["instance_serial"], pot_serial(pot_id))
+    row = get_db().run(pots_db.lookup_pot, g.instance["instance_serial"], POTS.serial(pot_id))
     if row is None:
-        fail(Status.UNKNOWN, pot_id)
+        POTS.fail(Status.UNKNOWN, pot_id)
     return row
 
 
@@ -67,18 +56,11 @@ def private_get_pots_id(pot_id):
                   E.MERCHANT_PRIVATE_MONEY_POT_CONFLICTING_TOTAL))
 def private_patch_pots_id(pot_id, body):
     """Rename a pot, change its description, reset its totals if they are as expected."""
-    outcome = get_db().run(pots_db.update_pot, g.instance["instance_serial"],
-                          pot_serial(pot_id), body)
-    if not outcome.ok:
-        fail(outcome.status,
-             body["pot_name"] if outcome.status is Status.NAME_TAKEN else pot_id)
+    POTS.update(pots_db.update_pot, pot_id, body)
 
 
 @bp.delete("/private/pots/<pot_id>")
 @endpoint(permission="pots-write", status=204, errors=(E.MERCHANT_GENERIC_MONEY_POT_UNKNOWN,))
 def private_delete_pots_id(pot_id):
     """Delete a pot; products that named it have no pot any more."""
-    outcome = get_db().run(pots_db.delete_pot, g.instance["instance_serial"],
-                          pot_serial(pot_id))
-    if not outcome.ok:
-        fail(outcome.status, pot_id)
+    POTS.delete(pot_id)

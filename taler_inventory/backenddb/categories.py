@@ -2,6 +2,7 @@
 from psycopg.types.json import Jsonb
 
 from .outcome import Outcome, SerialOutcome, Status
+from .rows import delete_row
 
 
 def insert_category(conn, instance_serial: int, name: str, name_i18n: dict) -> SerialOutcome:
@@ -51,7 +52,4 @@ def update_category(conn, instance_serial: int, category_id: int, changes: dict)
 
 def delete_category(conn, instance_serial: int, category_id: int) -> Outcome:
     """Delete a category (its products stay)."""
-    row = conn.execute(
-        "DELETE FROM categories WHERE instance_serial = %s AND category_serial = %s RETURNING 1",
-        (instance_serial, category_id)).fetchone()
-    return Outcome(Status.OK if row is not None else Status.UNKNOWN)
+    return delete_row(conn, "categories", "category_serial", instance_serial, category_id)

@@ -1,28 +1,19 @@
-"""Database operations on money pots."""
+"""Database operations on money pots (named rows, :mod:`.named`)."""
 from psycopg import errors
 from psycopg.types.json import Jsonb
 
 from ..amount import Amount
-from .named import delete_named, write_named
-from .outcome import Outcome, SerialOutcome, Status
-from .paging import page
+from .named import NamedRows
+from .outcome import Outcome, Status
 
+POTS = NamedRows("money_pots", "pot", listed="pot_totals")
 
-def insert_pot(conn, instance_serial: int, pot: dict) -> SerialOutcome:
-    """Create an empty pot (CREATED, with its serial, or NAME_TAKEN)."""
-    return write_named(
-        conn, """INSERT INTO money_pots (instance_serial, pot_name, description)
-                 VALUES (%s, %s, %s) RETURNING pot_serial AS serial""",
-        (instance_serial, pot["pot_name"], pot["description"]), done=Status.CREATED)
-
-
-def list_pots(conn, instance_serial: int, limit: int, offset: int | None):
-    """One page of the instance's pots in serial order."""
-    p = page("pot_serial", limit, offset)
-    return conn.execute(
-        f"""SELECT pot_serial, pot_name, pot_totals FROM money_pots
-             WHERE instance_serial = %(instance)s AND {p.condition} {p.order}""",
-        dict(p.params, instance=instance_serial)).fetchall()
+#: Create an empty pot (CREATED, with its serial, or NAME_TAKEN).
+insert_pot = POTS.insert
+#: One page of the instance's pots in serial order.
+list_pots = POTS.list
+#: Delete a pot; products that named it have no pot any more.
+delete_pot = POTS.delete
 
 
 def lookup_pot(conn, instance_serial: int, pot_serial: int):
@@ -67,8 +58,3 @@ def update_pot(conn, instance_serial: int, pot_serial: int, pot: dict) -> Outcom
     except errors.UniqueViolation:
         return Outcome(Status.NAME_TAKEN)
     return Outcome(Status.OK)
-
-
-def delete_pot(conn, instance_serial: int, pot_serial: int) -> Outcome:
-    """Delete a pot; products that named it have no pot any more."""
-    return delete_named(conn, "money_pots", "pot_serial", instance_serial, pot_serial)

@@ -7,6 +7,7 @@ attempt's outcome, the backlog).  Events are written by triggers
 """
 from .outcome import Outcome, Status
 from .paging import page
+from .rows import delete_row
 
 _DETAILS = ("event_type", "url", "http_method", "header_template", "body_template")
 
@@ -63,10 +64,7 @@ def update_webhook(conn, instance_serial: int, webhook_id: str, body: dict) -> O
 
 def delete_webhook(conn, instance_serial: int, webhook_id: str) -> Outcome:
     """Delete a webhook with its deliveries, sent or not."""
-    row = conn.execute(
-        "DELETE FROM webhooks WHERE instance_serial = %s AND webhook_id = %s RETURNING 1",
-        (instance_serial, webhook_id)).fetchone()
-    return Outcome(Status.OK if row is not None else Status.UNKNOWN)
+    return delete_row(conn, "webhooks", "webhook_id", instance_serial, webhook_id)
 
 
 def list_deliveries(conn, instance_serial: int, webhook_id: str, limit: int,

@@ -3,7 +3,7 @@ import re
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from .common import BaseSchema, Text
+from .common import BaseSchema, Text, list_answer
 
 #: ``payto://<target type>/<target>[?<parameters>]`` (RFC 8905), with nothing a URI
 #: cannot hold (no space, no control character).
@@ -75,8 +75,7 @@ class BankAccountEntrySchema(BaseSchema):
     active = fields.Boolean()
 
 
-class AccountsSummarySchema(BaseSchema):
-    accounts = fields.List(fields.Nested(BankAccountEntrySchema))
+AccountsSummarySchema = list_answer("AccountsSummarySchema", "accounts", BankAccountEntrySchema)
 
 
 class BankAccountDetailSchema(BaseSchema):

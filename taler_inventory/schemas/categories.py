@@ -1,7 +1,7 @@
 """Schemas of product categories."""
 from marshmallow import fields, validate
 
-from .common import BaseSchema, JsonObject, Text
+from .common import BaseSchema, JsonObject, Text, list_answer
 
 NAME = validate.Length(min=1, max=1024)
 
@@ -31,8 +31,7 @@ class CategoryListEntrySchema(BaseSchema):
     product_count = fields.Integer()
 
 
-class CategoryListSchema(BaseSchema):
-    categories = fields.List(fields.Nested(CategoryListEntrySchema))
+CategoryListSchema = list_answer("CategoryListSchema", "categories", CategoryListEntrySchema)
 
 
 class CategoryProductSchema(BaseSchema):

@@ -237,3 +237,13 @@ class NewestFirstPageQuerySchema(PageQuerySchema):
     """Paging whose default is the newest 20 (``limit=-20``), as Taler's groups and pots."""
 
     limit = QueryInteger(load_default=-20, validate=validate.Range(min=-1000, max=1000))
+
+
+def list_answer(name: str, key: str, entry: type[Schema], doc: str | None = None):
+    """The schema class ``name`` of a listing's answer, ``{key: [entry, ...]}``.
+
+    Every listing answers this one shape; the class name is the schema's name in the
+    OpenAPI document, so it is spelled where the listing is declared.
+    """
+    return type(name, (BaseSchema,), {key: fields.List(fields.Nested(entry)), "__doc__": doc,
+                                      "__module__": entry.__module__})

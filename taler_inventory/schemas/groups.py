@@ -1,7 +1,7 @@
 """Schemas of product groups."""
 from marshmallow import fields, validate
 
-from .common import BaseSchema, Text
+from .common import BaseSchema, Text, list_answer
 
 NAME = validate.Length(min=1, max=1024)
 DESCRIPTION = validate.Length(max=64 * 1024)
@@ -28,5 +28,4 @@ class GroupEntrySchema(BaseSchema):
     description = fields.String()
 
 
-class GroupsSummaryResponseSchema(BaseSchema):
-    groups = fields.List(fields.Nested(GroupEntrySchema))
+GroupsSummaryResponseSchema = list_answer("GroupsSummaryResponseSchema", "groups", GroupEntrySchema)

@@ -3,8 +3,8 @@ from marshmallow import ValidationError, fields, post_load, validate, validates,
 
 from .. import ids
 from ..timeutil import FOREVER
-from .common import (BaseSchema, IdShape, JsonObject, RelativeTime, StrictBoolean,
-                     StrictInteger, Text)
+from .common import (BaseSchema, IdShape, JsonObject, RelativeTime, StrictBoolean, StrictInteger,
+                     Text, list_answer)
 
 TOKEN_PREFIX = "secret-token:"
 ROUNDING_INTERVALS = ("NONE", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER",
@@ -132,5 +132,4 @@ class InstanceListEntrySchema(BaseSchema):
     logo = fields.String()
 
 
-class InstanceListSchema(BaseSchema):
-    instances = fields.List(fields.Nested(InstanceListEntrySchema))
+InstanceListSchema = list_answer("InstanceListSchema", "instances", InstanceListEntrySchema)

@@ -5,7 +5,7 @@ from marshmallow import ValidationError, fields, post_load, validate
 
 from .. import ids
 from .common import (BaseSchema, DecimalQuantity, IdShape, LegacyQuantity, PageQuerySchema,
-                     RelativeTime, Text, Timestamp, merge_quantity)
+                     RelativeTime, Text, Timestamp, list_answer, merge_quantity)
 
 LOCK_UUID = IdShape(ids.LOCK_UUID, "lock_uuid is 1 to 128 visible ASCII characters")
 
@@ -44,5 +44,4 @@ class LockSchema(BaseSchema):
     lock_serial = fields.Integer()
 
 
-class LockListSchema(BaseSchema):
-    locks = fields.List(fields.Nested(LockSchema))
+LockListSchema = list_answer("LockListSchema", "locks", LockSchema)

@@ -13,7 +13,7 @@ from .. import ids, talercrypto
 from ..timeutil import FOREVER, US_PER_S
 from .common import (AmountField, BaseSchema, DecimalQuantity, IdShape, JsonObject,
                      LegacyQuantity, QueryInteger, RelativeTime, StrictBoolean, StrictInteger,
-                     Text, Timestamp, check_json, merge_quantity)
+                     Text, Timestamp, check_json, list_answer, merge_quantity)
 from .locks import LOCK_UUID
 from .products import PRODUCT_ID
 
@@ -321,5 +321,4 @@ class OrderListEntrySchema(BaseSchema):
     pending_refund_amount = fields.String()
 
 
-class OrderListSchema(BaseSchema):
-    orders = fields.List(fields.Nested(OrderListEntrySchema))
+OrderListSchema = list_answer("OrderListSchema", "orders", OrderListEntrySchema)

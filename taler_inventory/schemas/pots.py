@@ -2,7 +2,7 @@
 from marshmallow import ValidationError, fields, post_load, validate
 
 from ..amount import Amount
-from .common import AmountField, BaseSchema, Text
+from .common import AmountField, BaseSchema, Text, list_answer
 from .groups import DESCRIPTION, NAME
 
 TOTALS = {"validate": validate.Length(max=32)}
@@ -45,8 +45,7 @@ class PotEntrySchema(BaseSchema):
     pot_totals = fields.List(fields.String())
 
 
-class PotsSummaryResponseSchema(BaseSchema):
-    pots = fields.List(fields.Nested(PotEntrySchema))
+PotsSummaryResponseSchema = list_answer("PotsSummaryResponseSchema", "pots", PotEntrySchema)
 
 
 class PotDetailResponseSchema(BaseSchema):

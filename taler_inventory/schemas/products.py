@@ -15,9 +15,9 @@ from .. import quantity as q
 from .. import stock
 from ..amount import Amount
 from ..stock import QUANTITIES
-from .common import (AmountField, BaseSchema, DecimalQuantity, IdShape, JsonObject,
-                     LegacyQuantity, PageQuerySchema, QueryInteger, StrictBoolean, StrictInteger,
-                     Text, Timestamp, merge_quantity)
+from .common import (AmountField, BaseSchema, DecimalQuantity, IdShape, JsonObject, LegacyQuantity,
+                     PageQuerySchema, QueryInteger, StrictBoolean, StrictInteger, Text, Timestamp,
+                     list_answer, merge_quantity)
 
 PRODUCT_ID = IdShape(ids.PRODUCT_ID, "must be 1 to 128 characters, without '/'")
 
@@ -243,8 +243,7 @@ class ProductListEntrySchema(BaseSchema):
     product_serial = fields.Integer()
 
 
-class ProductListSchema(BaseSchema):
-    products = fields.List(fields.Nested(ProductListEntrySchema))
+ProductListSchema = list_answer("ProductListSchema", "products", ProductListEntrySchema)
 
 
 class ProductDeleteQuerySchema(BaseSchema):

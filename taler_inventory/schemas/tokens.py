@@ -2,7 +2,7 @@
 from marshmallow import fields, validate
 
 from .. import auth
-from .common import BaseSchema, RelativeTime, StrictBoolean, Text, Timestamp
+from .common import BaseSchema, RelativeTime, StrictBoolean, Text, Timestamp, list_answer
 
 
 def _known_scope(value):
@@ -36,5 +36,4 @@ class TokenInfoSchema(BaseSchema):
     description = fields.String()
 
 
-class TokenListSchema(BaseSchema):
-    tokens = fields.List(fields.Nested(TokenInfoSchema))
+TokenListSchema = list_answer("TokenListSchema", "tokens", TokenInfoSchema)

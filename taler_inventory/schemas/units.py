@@ -2,7 +2,7 @@
 from marshmallow import fields, post_load, validate
 
 from .. import ids
-from .common import BaseSchema, IdShape, JsonObject, StrictBoolean, StrictInteger, Text
+from .common import BaseSchema, IdShape, JsonObject, StrictBoolean, StrictInteger, Text, list_answer
 
 #: A unit is referred to by its short identifier, also in the URL.
 UNIT_ID = IdShape(ids.UNIT_ID, "must be 1 to 128 characters, without '/'")
@@ -53,5 +53,4 @@ class MerchantUnitSchema(BaseSchema):
     unit_builtin = fields.Boolean()
 
 
-class UnitListResponseSchema(BaseSchema):
-    units = fields.List(fields.Nested(MerchantUnitSchema))
+UnitListResponseSchema = list_answer("UnitListResponseSchema", "units", MerchantUnitSchema)

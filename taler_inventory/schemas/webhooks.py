@@ -5,7 +5,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from .. import ids
 from ..webhook_templates import EVENT_TYPES, check_template
-from .common import BaseSchema, IdShape, NewestFirstPageQuerySchema, Text, Timestamp
+from .common import BaseSchema, IdShape, NewestFirstPageQuerySchema, Text, Timestamp, list_answer
 
 WEBHOOK_ID = IdShape(ids.WEBHOOK_ID, "must be 1 to 128 characters, without '/'")
 #: The methods a webhook may send with.
@@ -55,10 +55,8 @@ class WebhookEntrySchema(BaseSchema):
     event_type = fields.String()
 
 
-class WebhookSummarySchema(BaseSchema):
-    """``GET /private/webhooks``."""
-
-    webhooks = fields.List(fields.Nested(WebhookEntrySchema))
+WebhookSummarySchema = list_answer("WebhookSummarySchema", "webhooks", WebhookEntrySchema,
+                                   "``GET /private/webhooks``.")
 
 
 class WebhookDetailsSchema(BaseSchema):
@@ -94,5 +92,4 @@ class DeliverySchema(BaseSchema):
     attempts = fields.List(fields.Nested(AttemptSchema))
 
 
-class DeliveryListSchema(BaseSchema):
-    deliveries = fields.List(fields.Nested(DeliverySchema))
+DeliveryListSchema = list_answer("DeliveryListSchema", "deliveries", DeliverySchema)

@@ -243,32 +243,22 @@ def test_bad_query_is_400(client, h, query, field):
     assert assert_error(resp, 400, 26)["parameter"] == field
 
 
-def test_the_longest_wait_is_cut(app, client, h):
-    settings = app.config["INVENTORY"]
-    old = settings["LONG_POLL_MAX_TIMEOUT"]
-    settings["LONG_POLL_MAX_TIMEOUT"] = 0.2
-    try:
-        order_id = f.create_order(client, h, amount="KUDOS:3")
-        started = time.monotonic()
-        resp = client.get(f"/private/orders/{order_id}?timeout_ms=100000", headers=h)
-        assert resp.get_json()["order_status"] == "unpaid"
-        assert time.monotonic() - started < 3
-    finally:
-        settings["LONG_POLL_MAX_TIMEOUT"] = old
+def test_the_longest_wait_is_cut(app, client, h, monkeypatch):
+    monkeypatch.setitem(app.config["INVENTORY"], "LONG_POLL_MAX_TIMEOUT", 0.2)
+    order_id = f.create_order(client, h, amount="KUDOS:3")
+    started = time.monotonic()
+    resp = client.get(f"/private/orders/{order_id}?timeout_ms=100000", headers=h)
+    assert resp.get_json()["order_status"] == "unpaid"
+    assert time.monotonic() - started < 3
 
 
-def test_too_many_waiters_answer_at_once(app, client, h):
-    hub = longpoll.get_hub(app)
-    old = hub.max_waiters
-    hub.max_waiters = 0
-    try:
-        order_id = f.create_order(client, h, amount="KUDOS:3")
-        started = time.monotonic()
-        resp = client.get(f"/private/orders/{order_id}?timeout_ms=5000", headers=h)
-        assert resp.get_json()["order_status"] == "unpaid"
-        assert time.monotonic() - started < 1
-    finally:
-        hub.max_waiters = old
+def test_too_many_waiters_answer_at_once(app, client, h, monkeypatch):
+    monkeypatch.setattr(longpoll.get_hub(app), "max_waiters", 0)
+    order_id = f.create_order(client, h, amount="KUDOS:3")
+    started = time.monotonic()
+    resp = client.get(f"/private/orders/{order_id}?timeout_ms=5000", headers=h)
+    assert resp.get_json()["order_status"] == "unpaid"
+    assert time.monotonic() - started < 1
 
 
 def test_a_lost_listener_connection_wakes_everyone(app, client, h, db):

@@ -1,18 +1,14 @@
 """Product groups: GET|POST /private/groups, PATCH|DELETE /private/groups/$GROUP_ID, and
 ``product_group_id`` on products."""
+import functools
+
 import pytest
 
 from tests import factories as f
 from tests.checks import assert_error
 
 URL = "/private/groups"
-
-
-def create(client, headers, name, description="", instance="admin"):
-    resp = client.post(f"{f.prefix(instance)}{URL}",
-                       json={"group_name": name, "description": description}, headers=headers)
-    assert resp.status_code == 200, resp.get_json()
-    return resp.get_json()["group_serial_id"]
+create = functools.partial(f.create_named, "group")
 
 
 def listing(client, headers, query="", instance="admin"):

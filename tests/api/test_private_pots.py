@@ -1,18 +1,14 @@
 """Money pots: GET|POST /private/pots, GET|PATCH|DELETE /private/pots/$POT_ID, and
 ``money_pot_id`` on products."""
+import functools
+
 import pytest
 
 from tests import factories as f
 from tests.checks import assert_error
 
 URL = "/private/pots"
-
-
-def create(client, headers, name, description="", instance="admin"):
-    resp = client.post(f"{f.prefix(instance)}{URL}",
-                       json={"pot_name": name, "description": description}, headers=headers)
-    assert resp.status_code == 200, resp.get_json()
-    return resp.get_json()["pot_serial_id"]
+create = functools.partial(f.create_named, "pot")
 
 
 def show(client, headers, pot, instance="admin"):

@@ -1,11 +1,11 @@
 """The versioned schema: patches applied once and registered, procedures reloaded,
 ``dbinit`` idempotent, ``dbinit --reset``, and every table carrying its instance."""
-import threading
-
 import psycopg
 import pytest
 
 from taler_inventory.backenddb import schema
+
+from ..support.threads import run_threads
 
 
 def _catalog(url):
@@ -30,6 +30,15 @@ def _catalog(url):
     return columns, constraints, indexes, routines, patches
 
 
+def _initialized_with_instance(url, instance_id, name):
+    """dbinit, then one instance row written by hand (does the next dbinit keep it?)."""
+    schema.dbinit(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("INSERT INTO inventory.instances (instance_id, name, password_hash,"
+                     " default_pay_delay, max_lock_duration) VALUES (%s, %s, 'h', 0, 0)",
+                     (instance_id, name))
+
+
 def _patch_names():
     return [p.stem for p in schema.patch_files()]
 
@@ -45,10 +54,7 @@ def test_dbinit_applies_and_registers_every_patch(scratch_url):
 
 
 def test_dbinit_twice_is_a_noop(scratch_url):
-    schema.dbinit(scratch_url)
-    with psycopg.connect(scratch_url, autocommit=True) as conn:
-        conn.execute("INSERT INTO inventory.instances (instance_id, name, password_hash,"
-                     " default_pay_delay, max_lock_duration) VALUES ('keep', 'k', 'h', 0, 0)")
+    _initialized_with_instance(scratch_url, "keep", "k")
     before = _catalog(scratch_url)
     assert schema.dbinit(scratch_url) == []
     assert _catalog(scratch_url) == before
@@ -70,29 +76,13 @@ def test_procedures_are_reloaded_on_every_init(scratch_url):
 
 
 def test_concurrent_dbinit_is_serialised(scratch_url):
-    results, errors = [], []
-
-    def init():
-        try:
-            results.append(schema.dbinit(scratch_url))
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=init) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors
+    results = run_threads(lambda i: schema.dbinit(scratch_url), 3)
     assert sorted(map(len, results)) == [0, 0, len(_patch_names())]
     assert schema.current_patches(scratch_url) == _patch_names()
 
 
 def test_dbinit_reset_drops_everything_and_rebuilds(scratch_url):
-    schema.dbinit(scratch_url)
-    with psycopg.connect(scratch_url, autocommit=True) as conn:
-        conn.execute("INSERT INTO inventory.instances (instance_id, name, password_hash,"
-                     " default_pay_delay, max_lock_duration) VALUES ('gone', 'g', 'h', 0, 0)")
+    _initialized_with_instance(scratch_url, "gone", "g")
     before = _catalog(scratch_url)
     assert schema.dbinit(scratch_url, reset=True) == _patch_names()
     assert _catalog(scratch_url) == before

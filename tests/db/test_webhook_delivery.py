@@ -14,6 +14,7 @@ from taler_inventory import webhooks as worker
 from taler_inventory.backenddb import webhooks as webhooks_db
 from taler_inventory.timeutil import now_us
 from tests import factories as f
+from tests.support.threads import run_threads
 from tests.support.waiting import until
 from tests.webhook_receiver import Receiver
 
@@ -235,24 +236,15 @@ def test_two_workers_never_send_the_same_event(client, admin_headers, db, receiv
     for n in range(20):
         f.create_product(client, h, f"p{n:02d}")
     assert pending(db) == 120
-    errors = []
 
-    def deliver():
-        try:
-            with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
-                conn.execute("SET search_path TO inventory")
-                deliverer = worker.Deliverer(conn, FAST)
-                deliverer.drain(time.monotonic() + 60)
-                deliverer.close()
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
+    def deliver(i):
+        with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+            conn.execute("SET search_path TO inventory")
+            deliverer = worker.Deliverer(conn, FAST)
+            deliverer.drain(time.monotonic() + 60)
+            deliverer.close()
 
-    threads = [threading.Thread(target=deliver) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(90)
-    assert errors == []
+    run_threads(deliver, 2, join_timeout=90)
     got = receiver.wait_for(120)
     time.sleep(0.3)
     got = receiver.requests()

@@ -114,14 +114,19 @@ def _sample(text: str, name: str, **labels) -> float:
                and all(s.labels.get(k) == v for k, v in labels.items()))
 
 
+def _post_product(server, headers, unit_total_stock):
+    """Create the product p1 (in kg) on ``server``."""
+    return server.post("/private/products", headers=headers, json={
+        "product_id": "p1", "description": "p", "unit": "kg", "unit_price": ["KUDOS:1"],
+        "unit_total_stock": unit_total_stock})
+
+
 def test_holds_taken_back_by_the_reclaimer_count_as_expired(database_url, db):
     server = Server(_env(database_url, TALER_INVENTORY_RECLAIM_INTERVAL="0.2"), workers=1)
     try:
         server.wait_ready()
         admin = token_headers(server, "admin", factories.ADMIN_PASSWORD)
-        assert server.post("/private/products", headers=admin, json={
-            "product_id": "p1", "description": "p", "unit": "kg",
-            "unit_price": ["KUDOS:1"], "unit_total_stock": "5"}).status_code == 204
+        assert _post_product(server, admin, "5").status_code == 204
         assert server.post("/private/products/p1/lock", headers=admin, json={
             "lock_uuid": "cart-1", "duration": {"d_us": 300_000},
             "unit_quantity": "1"}).status_code == 204
@@ -146,9 +151,7 @@ def test_lock_outcomes_and_gc_in_the_metrics_of_every_worker(database_url, db):
     try:
         server.wait_ready()
         admin = token_headers(server, "admin", factories.ADMIN_PASSWORD)
-        assert server.post("/private/products", headers=admin, json={
-            "product_id": "p1", "description": "p", "unit": "kg",
-            "unit_price": ["KUDOS:1"], "unit_total_stock": "10"}).status_code == 204
+        assert _post_product(server, admin, "10").status_code == 204
 
         def lock(cart, quantity):
             return server.post("/private/products/p1/lock", headers={**admin,

@@ -12,18 +12,7 @@ DROP FUNCTION IF EXISTS authorized_lock_product(TEXT, BYTEA, TEXT[], TEXT, TEXT,
 DROP FUNCTION IF EXISTS lock_product(INT8, TEXT, TEXT, NUMERIC, INT8, INT8, INT4);
 -- lock_products and lock_product before out_reclaimed: the same arguments, other
 -- results, which CREATE OR REPLACE cannot change.
-DO $$
-DECLARE
-  f RECORD;
-BEGIN
-  FOR f IN SELECT oid::regprocedure AS signature FROM pg_proc
-            WHERE pronamespace = current_schema()::regnamespace
-              AND proname IN ('lock_products', 'lock_product')
-              AND NOT 'out_reclaimed' = ANY(COALESCE(proargnames, '{}'))
-  LOOP
-    EXECUTE 'DROP FUNCTION ' || f.signature;
-  END LOOP;
-END $$;
+SELECT drop_functions_without(ARRAY['lock_products', 'lock_product'], 'out_reclaimed');
 
 
 CREATE OR REPLACE FUNCTION write_cart_lock(

@@ -7,18 +7,7 @@
 
 -- The forms before out_reclaimed: the same arguments, other results, which
 -- CREATE OR REPLACE cannot change.
-DO $$
-DECLARE
-  f RECORD;
-BEGIN
-  FOR f IN SELECT oid::regprocedure AS signature FROM pg_proc
-            WHERE pronamespace = current_schema()::regnamespace
-              AND proname IN ('order_free_stock', 'create_order', 'pay_order')
-              AND NOT 'out_reclaimed' = ANY(COALESCE(proargnames, '{}'))
-  LOOP
-    EXECUTE 'DROP FUNCTION ' || f.signature;
-  END LOOP;
-END $$;
+SELECT drop_functions_without(ARRAY['order_free_stock', 'create_order', 'pay_order'], 'out_reclaimed');
 -- create_order before in_session_id (the session was set by a second statement).
 DROP FUNCTION IF EXISTS create_order(INT8, TEXT, BYTEA, INT8, INT8, TEXT, TEXT, JSONB, TEXT, TEXT[], NUMERIC[], TEXT[], INT4);
 

@@ -34,6 +34,13 @@ CREATE OR REPLACE FUNCTION webhook_clock() RETURNS INT8 LANGUAGE sql STABLE AS $
   SELECT (extract(epoch FROM transaction_timestamp()) * 1000000)::INT8
 $$;
 
+-- The event of a row trigger: <subject>_added, _updated or _deleted by its operation.
+CREATE OR REPLACE FUNCTION webhook_event(in_op TEXT, in_subject TEXT) RETURNS TEXT
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT in_subject || CASE in_op WHEN 'INSERT' THEN '_added' WHEN 'UPDATE' THEN '_updated'
+                                  ELSE '_deleted' END
+$$;
+
 CREATE OR REPLACE FUNCTION webhook_quantity(in_q NUMERIC) RETURNS TEXT
 LANGUAGE sql IMMUTABLE AS $$ SELECT trim_scale(in_q)::TEXT $$;
 
@@ -76,13 +83,8 @@ DECLARE
   v_event TEXT;
   v_row products;
 BEGIN
-  IF TG_OP = 'INSERT' THEN
-    v_event := 'inventory_added'; v_row := NEW;
-  ELSIF TG_OP = 'UPDATE' THEN
-    v_event := 'inventory_updated'; v_row := NEW;
-  ELSE
-    v_event := 'inventory_deleted'; v_row := OLD;
-  END IF;
+  v_event := webhook_event(TG_OP, 'inventory');
+  v_row := CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
   IF NOT webhook_wanted(v_row.instance_serial, v_event) THEN
     RETURN NULL;
   END IF;
@@ -121,16 +123,11 @@ DECLARE
   v_event TEXT;
   v_row categories;
 BEGIN
-  IF TG_OP = 'INSERT' THEN
-    v_event := 'category_added'; v_row := NEW;
-  ELSIF TG_OP = 'UPDATE' THEN
-    v_event := 'category_updated'; v_row := NEW;
-    IF OLD.name = NEW.name AND OLD.name_i18n = NEW.name_i18n THEN
-      RETURN NULL;
-    END IF;
-  ELSE
-    v_event := 'category_deleted'; v_row := OLD;
+  IF TG_OP = 'UPDATE' AND OLD.name = NEW.name AND OLD.name_i18n = NEW.name_i18n THEN
+    RETURN NULL;
   END IF;
+  v_event := webhook_event(TG_OP, 'category');
+  v_row := CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
   IF webhook_wanted(v_row.instance_serial, v_event) THEN
     PERFORM record_webhook_event(v_row.instance_serial, v_event, webhook_clock(),
       jsonb_build_object('category_serial', v_row.category_serial,
