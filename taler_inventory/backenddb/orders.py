@@ -13,6 +13,7 @@ from ..contract import NotForgettable, order_terms
 from ..exactjson import exact_dumps
 from . import instances as instances_db
 from .outcome import Outcome, Status
+from .paging import page
 
 
 @dataclass(frozen=True)
@@ -230,17 +231,15 @@ def list_orders(conn, *, instance_serial, limit, offset=None, paid=None, refunde
     it.  ``after`` / ``before`` bound the creation time (microseconds, exclusive);
     ``summary_filter`` matches a substring of the summary, ignoring case.
     """
-    where = ["instance_serial = %(instance)s"]
-    params = {"instance": instance_serial, "limit": abs(limit)}
+    paging = page("order_serial", limit, offset)
+    where = ["instance_serial = %(instance)s", paging.condition]
+    params = {"instance": instance_serial, **paging.params}
     for column, value in (("paid", paid), ("wired", wired)):
         if value is not None:
             where.append(f"{column} = %({column})s")
             params[column] = value
     if refunded is not None:
         where.append("refunded_value > 0" if refunded else "refunded_value = 0")
-    if offset is not None:
-        where.append("order_serial > %(offset)s" if limit >= 0 else "order_serial < %(offset)s")
-        params["offset"] = offset
     for key, value, clause in (("after", after, "creation_time > %(after)s"),
                                ("before", before, "creation_time < %(before)s"),
                                ("session_id", session_id, "session_id = %(session_id)s")):
@@ -254,14 +253,12 @@ def list_orders(conn, *, instance_serial, limit, offset=None, paid=None, refunde
     if summary_filter is not None:
         where.append("summary ILIKE %(summary)s")
         params["summary"] = "%" + _like_escape(summary_filter) + "%"
-    order = "ASC" if limit >= 0 else "DESC"
     return conn.execute(
         f"""SELECT order_serial, order_id, creation_time, amount, summary, paid,
                    refund_deadline, amount_value, refunded_value
               FROM orders
              WHERE {' AND '.join(where)}
-             ORDER BY order_serial {order}
-             LIMIT %(limit)s""", params).fetchall()
+             {paging.order}""", params).fetchall()
 
 
 def _like_escape(text: str) -> str:
