@@ -67,6 +67,11 @@ def available(total_stock: Decimal | None, sold: Decimal, lost: Decimal,
     return max(Decimal(0), total_stock - sold - lost - locked)
 
 
+def oversubscribed(total_stock: Decimal | None, sold: Decimal, lost: Decimal) -> bool:
+    """Whether sold and lost units together exceed the stock (never when unlimited)."""
+    return total_stock is not None and sold + lost > total_stock
+
+
 def with_base_price(prices: list[str], base: Amount) -> list[str]:
     """A stored price list with a new base price (first), other currencies kept."""
     rest = [p for p in prices[1:] if Amount.parse(p).currency != base.currency]

@@ -1,7 +1,7 @@
 """Products: ``[/instances/$I]/private/products[/$PRODUCT_ID]``."""
 from flask import Blueprint, g
 
-from .. import ids
+from .. import ids, stock
 from ..backenddb import products as products_db
 from ..backenddb.outcome import Status
 from ..db import get_db
@@ -55,8 +55,8 @@ def known_product_id(product_id: str) -> str:
                   E.MERCHANT_PRIVATE_POST_PRODUCTS_CONFLICT_PRODUCT_EXISTS))
 def private_post_products(body):
     """Create a product (the same product again: 204)."""
-    stock = body["total_stock"]
-    if stock is not None and body.get("total_sold", 0) + body.get("total_lost", 0) > stock:
+    if stock.oversubscribed(body["total_stock"], body.get("total_sold", 0),
+                            body.get("total_lost", 0)):
         fail(Status.LOST_EXCEEDS_STOCK, body["product_id"], "unit_total_lost")
     outcome = get_db().run(products_db.insert_product, instance_serial(), body, now_us())
     if not outcome.ok:

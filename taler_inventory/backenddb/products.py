@@ -6,7 +6,7 @@ but are not reclaimed yet, a sum that touches expired rows only.
 """
 from psycopg.types.json import Jsonb
 
-from ..stock import (excess_precision, precision_of, resolve_precision,
+from ..stock import (excess_precision, oversubscribed, precision_of, resolve_precision,
                      with_base_price)
 from .outcome import Outcome, Status
 from .paging import page
@@ -214,7 +214,7 @@ def _check_update(row, changes: dict, precision: int):
     # Checked when the patch records more lost units: a loss may have oversubscribed
     # holds that were paid since (sold + lost > stock), and then editing other fields
     # or raising the stock must still work.
-    if stock is not None and sold + lost > stock and lost != row["total_lost"]:
+    if oversubscribed(stock, sold, lost) and lost != row["total_lost"]:
         return Outcome(Status.LOST_EXCEEDS_STOCK, "unit_total_lost")
     field = excess_precision(changes, precision)
     if field is None and excess_precision(

@@ -32,3 +32,10 @@ def test_excess_precision_names_the_first_quantity_too_fine():
     assert stock.excess_precision({"total_stock": D("1.50"), "total_lost": D("0.25")}, 1) \
         == "unit_total_lost"
     assert stock.excess_precision({"total_stock": None, "total_sold": D(2)}, 0) is None
+
+
+def test_oversubscribed_when_sold_and_lost_exceed_the_stock():
+    assert stock.oversubscribed(D("10"), D("6"), D("4.1"))
+    assert not stock.oversubscribed(D("10"), D("6"), D("4"))
+    # Unlimited stock is never oversubscribed.
+    assert not stock.oversubscribed(None, D("10") ** 9, D("10") ** 9)
