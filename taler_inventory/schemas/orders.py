@@ -9,17 +9,15 @@ from decimal import Decimal
 from marshmallow import (INCLUDE, ValidationError, fields, post_load, validate,
                          validates_schema)
 
-from .. import talercrypto
+from .. import ids, talercrypto
 from ..timeutil import FOREVER, US_PER_S
-from .common import (AmountField, BaseSchema, DecimalQuantity, JsonObject, LegacyQuantity,
-                     QueryInteger, RelativeTime, StrictBoolean, StrictInteger, Text, Timestamp,
-                     check_json, list_answer, merge_quantity)
+from .common import (AmountField, BaseSchema, DecimalQuantity, IdShape, JsonObject,
+                     LegacyQuantity, QueryInteger, RelativeTime, StrictBoolean, StrictInteger,
+                     Text, Timestamp, check_json, list_answer, merge_quantity)
 from .locks import LOCK_UUID
 from .products import PRODUCT_ID
 
-#: Taler's order ids: letters, digits and ``.:_-``.
-ORDER_ID = validate.Regexp(r"^[A-Za-z0-9.:_-]{1,128}$",
-                           error="order_id is 1 to 128 of A-Z a-z 0-9 . : _ -")
+ORDER_ID = IdShape(ids.ORDER_ID, "order_id is 1 to 128 of A-Z a-z 0-9 . : _ -")
 MAX_LINES = 1000
 MAX_LOCK_UUIDS = 1000
 
