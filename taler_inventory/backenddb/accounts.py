@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 from psycopg.types.json import Jsonb
 
-from .outcome import Outcome, Status
+from .outcome import Outcome, Status, matched
 
 _DETAIL = """payto_uri, h_wire, salt, credit_facade_url, extra_wire_subject_metadata, active"""
 #: What ``PATCH`` may change, and what must agree for a repeated ``POST``.
@@ -89,7 +89,7 @@ def update_account(conn, instance_serial: int, h_wire: bytes, changes: dict) -> 
         f"""UPDATE instance_accounts SET {assignments}
              WHERE instance_serial = %(i)s AND h_wire = %(h)s RETURNING 1""",
         dict(_jsonb(changes), i=instance_serial, h=h_wire)).fetchone()
-    return Outcome(Status.OK if row is not None else Status.UNKNOWN)
+    return matched(row)
 
 
 def delete_account(conn, instance_serial: int, h_wire: bytes) -> Outcome:
@@ -99,4 +99,4 @@ def delete_account(conn, instance_serial: int, h_wire: bytes) -> Outcome:
         """UPDATE instance_accounts SET active = FALSE
             WHERE instance_serial = %s AND h_wire = %s AND active RETURNING 1""",
         (instance_serial, h_wire)).fetchone()
-    return Outcome(Status.OK if row is not None else Status.UNKNOWN)
+    return matched(row)

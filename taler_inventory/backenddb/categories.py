@@ -1,7 +1,7 @@
 """Database operations on product categories."""
 from psycopg.types.json import Jsonb
 
-from .outcome import Outcome, SerialOutcome, Status
+from .outcome import Outcome, SerialOutcome, Status, matched
 from .rows import delete_row
 
 
@@ -47,7 +47,7 @@ def update_category(conn, instance_serial: int, category_id: int, changes: dict)
         {"name": changes.get("name"),
          "name_i18n": Jsonb(changes["name_i18n"]) if "name_i18n" in changes else None,
          "instance": instance_serial, "id": category_id}).fetchone()
-    return Outcome(Status.OK if row is not None else Status.UNKNOWN)
+    return matched(row)
 
 
 def delete_category(conn, instance_serial: int, category_id: int) -> Outcome:

@@ -2,7 +2,7 @@
 from psycopg.types.json import Jsonb
 
 from .. import talercrypto
-from .outcome import Outcome, Status
+from .outcome import Outcome, Status, matched
 
 #: Every column a view may see.  Never ``merchant_priv``: only :func:`private_key`
 #: reads it, for the one operation that signs.
@@ -164,7 +164,7 @@ def delete_instance(conn, instance_id: str, *, purge: bool) -> Outcome:
         if purge:
             row = conn.execute("DELETE FROM instances WHERE instance_id = %s RETURNING 1",
                                (instance_id,)).fetchone()
-            return Outcome(Status.OK if row is not None else Status.UNKNOWN)
+            return matched(row)
         row = conn.execute(
             "UPDATE instances SET deleted = TRUE, merchant_priv = NULL"
             " WHERE instance_id = %s AND NOT deleted RETURNING instance_serial",

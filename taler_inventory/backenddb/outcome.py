@@ -78,6 +78,12 @@ class Outcome:
 _OK = frozenset((Status.OK, Status.CREATED, Status.REPLACED, Status.REACTIVATED))
 
 
+def matched(row) -> Outcome:
+    """The outcome of a change of one row that may not exist (an UPDATE or DELETE
+    ... RETURNING): OK if it matched the row, else UNKNOWN."""
+    return Outcome(Status.OK if row is not None else Status.UNKNOWN)
+
+
 @dataclass(frozen=True)
 class SerialOutcome(Outcome):
     """The outcome of an insertion that names its new row by serial."""

@@ -1,5 +1,5 @@
 """Statements that resources write alike: one row of an instance, by its key."""
-from .outcome import Outcome, Status
+from .outcome import Outcome, matched
 
 
 def delete_row(conn, table: str, key_column: str, instance_serial: int, key) -> Outcome:
@@ -11,4 +11,4 @@ def delete_row(conn, table: str, key_column: str, instance_serial: int, key) -> 
     row = conn.execute(
         f"DELETE FROM {table} WHERE instance_serial = %s AND {key_column} = %s RETURNING 1",
         (instance_serial, key)).fetchone()
-    return Outcome(Status.OK if row is not None else Status.UNKNOWN)
+    return matched(row)

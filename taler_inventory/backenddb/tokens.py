@@ -1,5 +1,5 @@
 """Database operations on access tokens."""
-from .outcome import Outcome, SerialOutcome, Status
+from .outcome import Outcome, SerialOutcome, Status, matched
 from .paging import page
 
 
@@ -20,7 +20,7 @@ def delete_token(conn, instance_serial: int, token_serial: int, *,
     row = conn.execute("DELETE FROM tokens WHERE instance_serial = %s AND token_serial = %s"
                        " AND NOT (%s AND legacy) RETURNING token_serial",
                        (instance_serial, token_serial, listed_only)).fetchone()
-    return Outcome(Status.OK if row is not None else Status.UNKNOWN)
+    return matched(row)
 
 
 def list_tokens(conn, instance_serial: int, now: int, *, limit: int, offset: int | None):

@@ -7,7 +7,7 @@ row with ``builtin``), plus its custom units (the other ``units`` rows).
 from psycopg.types.json import Jsonb
 
 from ..stock import precision_of
-from .outcome import Outcome, Status
+from .outcome import Outcome, Status, matched
 
 #: The catalogue of an instance; ``%(instance)s`` must be bound.
 CATALOGUE = """
@@ -123,7 +123,7 @@ def delete_unit(conn, instance_serial: int, unit: str) -> Outcome:
         row = conn.execute(
             "DELETE FROM units WHERE instance_serial = %s AND unit = %s AND NOT builtin"
             " RETURNING 1", (instance_serial, unit)).fetchone()
-        return Outcome(Status.OK if row is not None else Status.UNKNOWN)
+        return matched(row)
 
 
 def unit_policy(conn, instance_serial: int, unit: str) -> tuple[bool, int]:

@@ -5,7 +5,7 @@ the delivery worker's side (claim the due head of each webhook's queue, record a
 attempt's outcome, the backlog).  Events are written by triggers
 (sql/procedures/40-webhooks.sql), never here.
 """
-from .outcome import Outcome, Status
+from .outcome import Outcome, Status, matched
 from .paging import page
 from .rows import delete_row
 
@@ -59,7 +59,7 @@ def update_webhook(conn, instance_serial: int, webhook_id: str, body: dict) -> O
             WHERE instance_serial = %(instance)s AND webhook_id = %(webhook_id)s
            RETURNING 1""",
         {"instance": instance_serial, "webhook_id": webhook_id, **_details(body)}).fetchone()
-    return Outcome(Status.OK if row is not None else Status.UNKNOWN)
+    return matched(row)
 
 
 def delete_webhook(conn, instance_serial: int, webhook_id: str) -> Outcome:
