@@ -18,6 +18,11 @@ LOCK_UUID = re.compile(r"[\x21-\x7e]{1,128}")
 INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{1,127}")
 
 
+#: The largest serial a row can bear (an INT8): the ids of categories, groups, pots,
+#: tokens, and the ``offset`` of keyset paging.
+MAX_SERIAL = 2**63 - 1
+
+
 def can_exist(shape: re.Pattern, text: str) -> bool:
     """Whether ``text`` has the shape of an id, so that a row might bear it."""
     return shape.fullmatch(text) is not None

@@ -16,6 +16,8 @@ from .amount import Amount
 QUANTITIES = {"total_stock": True, "total_sold": False, "total_lost": False,
               "minimum_quantity": False}
 
+#: The most fraction digits a unit or a product may allow (the tables' CHECKs say so too).
+MAX_PRECISION_LEVEL = 6
 #: The precision of a product whose fractions are allowed, unless it says otherwise.
 DEFAULT_FRACTION_PRECISION = 6
 

@@ -5,7 +5,7 @@ the start), a negative one downwards from it (default: the end).
 """
 from dataclasses import dataclass
 
-_MAX_SERIAL = 2**63 - 1
+from ..ids import MAX_SERIAL
 
 
 @dataclass(frozen=True)
@@ -22,5 +22,5 @@ def page(column: str, limit: int, offset: int | None) -> Page:
         return Page(f"{column} > %(page_offset)s", f"ORDER BY {column} LIMIT %(page_limit)s",
                     {"page_offset": 0 if offset is None else offset, "page_limit": limit})
     return Page(f"{column} < %(page_offset)s", f"ORDER BY {column} DESC LIMIT %(page_limit)s",
-                {"page_offset": _MAX_SERIAL if offset is None else offset,
+                {"page_offset": MAX_SERIAL if offset is None else offset,
                  "page_limit": -limit})

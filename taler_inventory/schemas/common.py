@@ -3,7 +3,7 @@ import re
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from .. import ids
+from .. import ids, stock
 from .. import quantity as q
 from ..amount import Amount, AmountError
 from ..timeutil import FOREVER, US_PER_S, relative_to_wire, timestamp_to_wire
@@ -225,18 +225,28 @@ class QueryInteger(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+#: The rows of one page, upwards (positive) or downwards (negative).
+PAGE_ROWS = validate.Range(min=-1000, max=1000)
+#: A row's serial, or 0 where the field allows "none".
+SERIAL = validate.Range(min=0, max=ids.MAX_SERIAL)
+#: A serial that names a row.
+ROW_SERIAL = validate.Range(min=1, max=ids.MAX_SERIAL)
+#: How many fraction digits a unit or a product allows.
+PRECISION_LEVEL = validate.Range(min=0, max=stock.MAX_PRECISION_LEVEL)
+
+
 class PageQuerySchema(BaseSchema):
     """Pagination of every listing: ``limit`` (negative: descending from ``offset``)
     and ``offset``, the serial to start after."""
 
-    limit = QueryInteger(load_default=20, validate=validate.Range(min=-1000, max=1000))
-    offset = QueryInteger(validate=validate.Range(min=0, max=2**63 - 1))
+    limit = QueryInteger(load_default=20, validate=PAGE_ROWS)
+    offset = QueryInteger(validate=SERIAL)
 
 
 class NewestFirstPageQuerySchema(PageQuerySchema):
     """Paging whose default is the newest 20 (``limit=-20``), as Taler's groups and pots."""
 
-    limit = QueryInteger(load_default=-20, validate=validate.Range(min=-1000, max=1000))
+    limit = QueryInteger(load_default=-20, validate=PAGE_ROWS)
 
 
 def list_answer(name: str, key: str, entry: type[Schema], doc: str | None = None):

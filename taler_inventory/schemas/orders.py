@@ -11,9 +11,9 @@ from marshmallow import (INCLUDE, ValidationError, fields, post_load, validate,
 
 from .. import ids, talercrypto
 from ..timeutil import FOREVER, US_PER_S
-from .common import (AmountField, BaseSchema, DecimalQuantity, IdShape, JsonObject,
-                     LegacyQuantity, QueryInteger, RelativeTime, StrictBoolean, StrictInteger,
-                     Text, Timestamp, check_json, list_answer, merge_quantity)
+from .common import (PAGE_ROWS, SERIAL, AmountField, BaseSchema, DecimalQuantity, IdShape,
+                     JsonObject, LegacyQuantity, QueryInteger, RelativeTime, StrictBoolean,
+                     StrictInteger, Text, Timestamp, check_json, list_answer, merge_quantity)
 from .locks import LOCK_UUID
 from .products import PRODUCT_ID
 
@@ -200,8 +200,6 @@ class QueryRelativeTime(fields.String):
         return int(text)
 
 
-_ROWS = validate.Range(min=-1000, max=1000)
-_SERIAL = validate.Range(min=0, max=2**63 - 1)
 
 
 class OrderListQuerySchema(BaseSchema):
@@ -211,10 +209,10 @@ class OrderListQuerySchema(BaseSchema):
     paid = YesNoAll(load_default=None)
     refunded = YesNoAll(load_default=None)
     wired = YesNoAll(load_default=None)
-    limit = QueryInteger(validate=_ROWS)
-    delta = QueryInteger(validate=_ROWS)
-    offset = QueryInteger(validate=_SERIAL)
-    start = QueryInteger(validate=_SERIAL)
+    limit = QueryInteger(validate=PAGE_ROWS)
+    delta = QueryInteger(validate=PAGE_ROWS)
+    offset = QueryInteger(validate=SERIAL)
+    start = QueryInteger(validate=SERIAL)
     date_s = QueryInteger(validate=validate.Range(min=0, max=FOREVER // US_PER_S))
     max_age = QueryRelativeTime()
     timeout_ms = QueryInteger(validate=validate.Range(min=0, max=2**53))

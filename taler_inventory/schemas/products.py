@@ -15,9 +15,9 @@ from .. import quantity as q
 from .. import stock
 from ..amount import Amount
 from ..stock import QUANTITIES
-from .common import (AmountField, BaseSchema, DecimalQuantity, IdShape, JsonObject, LegacyQuantity,
-                     PageQuerySchema, QueryInteger, StrictBoolean, StrictInteger, Text, Timestamp,
-                     list_answer, merge_quantity)
+from .common import (PRECISION_LEVEL, ROW_SERIAL, SERIAL, AmountField, BaseSchema, DecimalQuantity,
+                     IdShape, JsonObject, LegacyQuantity, PageQuerySchema, QueryInteger,
+                     StrictBoolean, StrictInteger, Text, Timestamp, list_answer, merge_quantity)
 
 PRODUCT_ID = IdShape(ids.PRODUCT_ID, "must be 1 to 128 characters, without '/'")
 
@@ -35,19 +35,19 @@ class ProductFieldsSchema(BaseSchema):
                                   values=Text(validate=validate.Length(max=64 * 1024)))
     unit = Text(validate=validate.Length(max=128))
     unit_allow_fraction = StrictBoolean()
-    unit_precision_level = StrictInteger(validate=validate.Range(min=0, max=6))
+    unit_precision_level = StrictInteger(validate=PRECISION_LEVEL)
     unit_price = fields.List(AmountField(), validate=validate.Length(max=32))
     price = AmountField()
     image = Text()
     taxes = fields.List(fields.Nested(TaxSchema), validate=validate.Length(max=64))
     address = JsonObject()
-    categories = fields.List(StrictInteger(validate=validate.Range(min=1, max=2**63 - 1)),
+    categories = fields.List(StrictInteger(validate=ROW_SERIAL),
                              validate=validate.Length(max=1024))
     next_restock = Timestamp()
     minimum_age = StrictInteger(validate=validate.Range(min=0, max=2**31 - 1))
     # 0 means "none" (JSON null means "not sent"), so a patch can clear them.
-    product_group_id = StrictInteger(validate=validate.Range(min=0, max=2**63 - 1))
-    money_pot_id = StrictInteger(validate=validate.Range(min=0, max=2**63 - 1))
+    product_group_id = StrictInteger(validate=SERIAL)
+    money_pot_id = StrictInteger(validate=SERIAL)
     price_is_net = StrictBoolean()
     unit_total_stock = DecimalQuantity(allow_unlimited=True)
     total_stock = LegacyQuantity(allow_unlimited=True)
@@ -235,7 +235,7 @@ class ProductListQuerySchema(PageQuerySchema):
     category_filter = Text(validate=validate.Length(min=1, max=256))
     name_filter = Text(validate=validate.Length(min=1, max=256))
     description_filter = Text(validate=validate.Length(min=1, max=256))
-    product_group_serial = QueryInteger(validate=validate.Range(min=1, max=2**63 - 1))
+    product_group_serial = QueryInteger(validate=ROW_SERIAL)
 
 
 class ProductListEntrySchema(BaseSchema):

@@ -2,7 +2,8 @@
 from marshmallow import fields, post_load, validate
 
 from .. import ids
-from .common import BaseSchema, IdShape, JsonObject, StrictBoolean, StrictInteger, Text, list_answer
+from .common import (PRECISION_LEVEL, BaseSchema, IdShape, JsonObject, StrictBoolean,
+                     StrictInteger, Text, list_answer)
 
 #: A unit is referred to by its short identifier, also in the URL.
 UNIT_ID = IdShape(ids.UNIT_ID, "must be 1 to 128 characters, without '/'")
@@ -18,7 +19,7 @@ class UnitPatchRequestSchema(BaseSchema):
     unit_name_long_i18n = JsonObject(**I18N)
     unit_name_short_i18n = JsonObject(**I18N)
     unit_allow_fraction = StrictBoolean()
-    unit_precision_level = StrictInteger(validate=validate.Range(min=0, max=6))
+    unit_precision_level = StrictInteger(validate=PRECISION_LEVEL)
     unit_active = StrictBoolean()
 
 
